@@ -1,0 +1,14 @@
+"""tfless: learning with less supervision in TensorFlow/Keras.
+
+The curated public API; everything else lives in the subpackages
+(``tfless.data``, ``tfless.augment``, ``tfless.backbones``, ``tfless.losses``,
+``tfless.methods``, ``tfless.train``, ``tfless.evaluation``).
+"""
+
+__version__ = "0.1.0"
+
+from tfless.backbones import BACKBONES, build_backbone  # noqa: E402
+from tfless.data import load  # noqa: E402
+from tfless.methods import METHODS  # noqa: E402
+
+__all__ = ["BACKBONES", "METHODS", "__version__", "build_backbone", "load"]

@@ -1,0 +1,39 @@
+"""A small ConvNet for 8x8 .. 32x32 images (digits, synthetic data, tests)."""
+
+from __future__ import annotations
+
+import keras
+
+from tfless.backbones.common import batch_norm, check_input_shape, finish
+
+
+def convnet(
+    input_shape=(8, 8, 1),
+    widths=(32, 64, 128),
+    bn_synchronized: bool = False,
+    pool: bool = True,
+    name: str = "convnet",
+) -> keras.Model:
+    """Three 3x3 conv-BN-ReLU blocks; max-pooling between blocks while the map is >= 4 pixels.
+
+    Args:
+      input_shape: ``(H, W, C)`` of images in [0, 1].
+      widths: channels of each block; the feature size is ``widths[-1]``.
+      bn_synchronized: synchronize batch-norm statistics across replicas.
+      pool: global-average-pool the last map into ``[B, D]`` (else return the map).
+
+    Returns:
+      ``keras.Model`` with output layer ``features``.
+    """
+    shape = check_input_shape(input_shape, name)
+    inputs = keras.Input(shape, name="image")
+    x = inputs
+    size = min(shape[:2])
+    for i, w in enumerate(widths):
+        x = keras.layers.Conv2D(w, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = batch_norm(synchronized=bn_synchronized, name=f"bn{i}")(x)
+        x = keras.layers.ReLU(name=f"relu{i}")(x)
+        if i < len(widths) - 1 and size >= 8:
+            x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
+            size //= 2
+    return finish(inputs, x, name, pool)

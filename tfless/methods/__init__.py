@@ -1,0 +1,20 @@
+"""Methods: ``METHODS[name]`` is a ``keras.Model`` subclass following :mod:`tfless.methods.base`."""
+
+from __future__ import annotations
+
+from tfless.methods.base import ClassifierMixin, Method
+from tfless.methods.supervised import Supervised
+
+METHODS: dict[str, type[Method]] = {
+    "supervised": Supervised,
+}
+
+
+def get_method_class(name: str) -> type[Method]:
+    """The method class registered as ``name``; raises ``ValueError`` naming the accepted names."""
+    if name not in METHODS:
+        raise ValueError(f"Unknown method {name!r}. Expected one of {sorted(METHODS)}.")
+    return METHODS[name]
+
+
+__all__ = ["METHODS", "ClassifierMixin", "Method", "Supervised", "get_method_class"]

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from tfless.methods.base import ClassifierMixin, Method
+from tfless.methods.clustering import CLUSTERING_METHODS
+from tfless.methods.contrastive import CONTRASTIVE_METHODS
+from tfless.methods.pretext import PRETEXT_METHODS
+from tfless.methods.semi import SEMI_METHODS
 from tfless.methods.supervised import Supervised
 
 METHODS: dict[str, type[Method]] = {
     "supervised": Supervised,
+    **SEMI_METHODS,
+    **PRETEXT_METHODS,
+    **CONTRASTIVE_METHODS,
+    **CLUSTERING_METHODS,
 }
 
 

@@ -1,0 +1,18 @@
+"""Test-wide setup: quiet TF logs and two logical CPU devices for MirroredStrategy tests.
+
+The logical devices must be configured before TensorFlow initializes its
+runtime, so this happens at import time of the conftest.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import tensorflow as tf  # noqa: E402
+
+_cpus = tf.config.list_physical_devices("CPU")
+if len(tf.config.list_logical_devices("CPU")) < 2:
+    tf.config.set_logical_device_configuration(
+        _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
+    )

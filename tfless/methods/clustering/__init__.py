@@ -1,0 +1,3 @@
+"""clustering methods; `CLUSTERING_METHODS` is merged into `tfless.methods.METHODS`."""
+
+CLUSTERING_METHODS: dict = {}

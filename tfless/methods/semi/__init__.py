@@ -1,0 +1,3 @@
+"""semi methods; `SEMI_METHODS` is merged into `tfless.methods.METHODS`."""
+
+SEMI_METHODS: dict = {}

@@ -1,0 +1,659 @@
+"""SavedModel export of encoders: the one place in tfless that writes SavedModels.
+
+An export is a TF Serving model version directory ``<root>/<name>/<version>/``
+written through ``keras.export.ExportArchive`` with these signatures:
+
+* ``serving_default``: ``image`` float32 ``[batch, H, W, C]`` in [0, 1] ->
+  ``feature_vector`` float32 ``[batch, D]``.
+* ``logits`` (methods with a ``head``): ``image`` as above -> ``logits`` float32
+  ``[batch, num_classes]``.
+* ``serving_uint8``: ``image`` uint8 ``[batch, h, w, C]`` of any size ->
+  ``feature_vector``; the graph divides by 255 and resizes (bilinear,
+  antialiased) to ``H x W``, so raw pixels can be sent as they are.
+
+Metadata (input spec and range, preprocessing, method, config, training
+manifest, verification result) is written as JSON to
+``assets.extra/tfless_metadata.json`` and sha256 checksums of every file to
+``assets.extra/tfless_checksums.json``. ``assets.extra`` is TF Serving's place
+for files that ship with a version but are not read by the graph.
+
+Before an export is published it is reloaded in a fresh Python process and
+its outputs are compared with the Keras model's on a fixed batch. Everything
+is written into a hidden temporary directory next to the final one and then
+renamed, so a reader (TF Serving polls the model directory) never sees a
+half-written version, and a failure leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+FEATURE_SIGNATURE = "serving_default"
+LOGITS_SIGNATURE = "logits"
+UINT8_SIGNATURE = "serving_uint8"
+INPUT_KEY = "image"
+FEATURE_KEY = "feature_vector"
+LOGITS_KEY = "logits"
+
+METADATA_PATH = "assets.extra/tfless_metadata.json"
+CHECKSUMS_PATH = "assets.extra/tfless_checksums.json"
+TFLITE_PATH = "assets.extra/encoder.tflite"
+METADATA_FORMAT = "tfless.encoder/1"
+
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_TMP_PREFIX = ".tmp-export-"
+_CHECK_BATCH = 4
+_CHECK_SEED = 1234
+_VERIFY_TIMEOUT_S = 300
+
+
+class ExportError(RuntimeError):
+    """An export could not be written or published; nothing was left behind."""
+
+
+class ExportVerificationError(ExportError):
+    """The reloaded SavedModel's outputs differ from the Keras model's outputs."""
+
+
+class ChecksumError(ExportError):
+    """An export's files do not match their recorded sha256 checksums."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_encoder` published.
+
+    Attributes:
+      path: the version directory ``<root>/<name>/<version>``.
+      name: the model name.
+      version: the integer version.
+      metadata: the metadata dict written to ``assets.extra/tfless_metadata.json``.
+      checksums: ``{relative path: sha256}`` of every file in the export.
+    """
+
+    path: str
+    name: str
+    version: int
+    metadata: dict
+    checksums: dict
+
+
+# ----------------------------------------------------------------------- helpers
+def check_model_name(name: str) -> str:
+    """Returns ``name`` if it is usable as a TF Serving model name and directory name."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(
+            f"Invalid model name {name!r}: expected letters, digits, '.', '_' or '-' "
+            "(starting with a letter or digit, at most 128 characters)."
+        )
+    return name
+
+
+def list_versions(model_dir: str) -> list[int]:
+    """Sorted integer versions present under ``model_dir`` (TF Serving's layout)."""
+    if not os.path.isdir(model_dir):
+        return []
+    versions = []
+    for entry in os.listdir(model_dir):
+        if entry.isdigit() and os.path.isdir(os.path.join(model_dir, entry)):
+            versions.append(int(entry))
+    return sorted(versions)
+
+
+def sha256_file(path: str) -> str:
+    """Hex sha256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def compute_checksums(export_dir: str, exclude=(CHECKSUMS_PATH,)) -> dict[str, str]:
+    """``{relative posix path: sha256}`` of every file under ``export_dir``."""
+    sums = {}
+    for dirpath, _, files in os.walk(export_dir):
+        for fname in files:
+            full = os.path.join(dirpath, fname)
+            rel = os.path.relpath(full, export_dir).replace(os.sep, "/")
+            if rel not in exclude:
+                sums[rel] = sha256_file(full)
+    return dict(sorted(sums.items()))
+
+
+def verify_checksums(export_dir: str, expected: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Checks an export's files against sha256 checksums; raises :class:`ChecksumError`.
+
+    Args:
+      export_dir: a version directory.
+      expected: ``{relative path: sha256}``; defaults to the export's own
+        ``assets.extra/tfless_checksums.json``.
+
+    Returns:
+      the verified checksums. Missing, changed and unexpected extra files are
+      all refused; the error lists each of them.
+    """
+    if expected is None:
+        path = os.path.join(export_dir, CHECKSUMS_PATH)
+        if not os.path.isfile(path):
+            raise ChecksumError(
+                f"Export {export_dir!r} has no checksum file {CHECKSUMS_PATH!r}; it was not "
+                "written by tfless.export (or was truncated) and is refused."
+            )
+        with open(path) as f:
+            expected = json.load(f)
+    actual = compute_checksums(export_dir)
+    problems = []
+    for rel, digest in sorted(expected.items()):
+        if rel not in actual:
+            problems.append(f"missing file {rel!r}")
+        elif actual[rel] != digest:
+            problems.append(f"{rel!r} has sha256 {actual[rel]}, expected {digest}")
+    for rel in sorted(set(actual) - set(expected)):
+        problems.append(f"unexpected file {rel!r}")
+    if problems:
+        raise ChecksumError(
+            f"Export {export_dir!r} failed its checksum verification (tampered or corrupted): "
+            + "; ".join(problems)
+        )
+    return dict(expected)
+
+
+def read_metadata(export_dir: str) -> dict:
+    """The metadata dict of an export (``assets.extra/tfless_metadata.json``)."""
+    path = os.path.join(export_dir, METADATA_PATH)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{export_dir!r} has no tfless metadata at {METADATA_PATH!r}; is it a tfless export?"
+        )
+    with open(path) as f:
+        return json.load(f)
+
+
+def check_images(
+    shape: tuple[int, int, int], n: int = _CHECK_BATCH, seed: int = _CHECK_SEED
+) -> np.ndarray:
+    """The fixed verification batch: ``n`` float32 images of ``shape`` uniform in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    return rng.random((n, *shape), dtype=np.float32)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    if hasattr(value, "to_dict"):  # ml_collections.ConfigDict
+        value = value.to_dict()
+    return json.loads(json.dumps(value, default=str))
+
+
+def _resolve(model) -> tuple[keras.Model, keras.layers.Layer | None, str]:
+    """(encoder, optional head, method name) of a method or a bare encoder."""
+    if hasattr(model, "encoder"):
+        encoder = model.encoder
+        head = getattr(model, "head", None)
+        method = type(model).__name__
+    else:
+        encoder, head, method = model, None, "encoder"
+    if not isinstance(encoder, keras.layers.Layer):
+        raise TypeError(
+            f"Expected a keras encoder or a method with an `encoder` attribute; got "
+            f"{type(model).__name__} whose encoder is {type(encoder).__name__}."
+        )
+    if head is not None and not isinstance(head, keras.layers.Layer):
+        head = None
+    return encoder, head, method
+
+
+def _input_shape(encoder, input_shape) -> tuple[int, int, int]:
+    if input_shape is None:
+        try:
+            input_shape = tuple(encoder.inputs[0].shape[1:])
+        except (AttributeError, IndexError, TypeError, ValueError) as e:
+            raise ValueError(
+                f"Cannot read the input shape of encoder {encoder.name!r}; pass "
+                "input_shape=(H, W, C)."
+            ) from e
+    shape = tuple(input_shape)
+    if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+        raise ValueError(
+            f"Encoder input shape must be a fully known (H, W, C); got {shape!r}. Pass "
+            "input_shape=(H, W, C) for encoders built without a fixed size."
+        )
+    return shape
+
+
+def _prepare_root(root: str, name: str) -> tuple[str, bool]:
+    """Creates ``<root>/<name>`` if needed; returns (model_dir, created)."""
+    root = os.fspath(root)
+    if os.path.exists(root) and not os.path.isdir(root):
+        raise ExportError(f"Export root {root!r} exists and is not a directory.")
+    try:
+        os.makedirs(root, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"Cannot create export root {root!r}: {e.strerror or e}.") from e
+    if not os.access(root, os.W_OK | os.X_OK):
+        raise ExportError(f"Export root {root!r} is not writable by this process.")
+    model_dir = os.path.join(root, name)
+    if os.path.exists(model_dir) and not os.path.isdir(model_dir):
+        raise ExportError(f"{model_dir!r} exists and is not a directory.")
+    created = not os.path.exists(model_dir)
+    try:
+        os.makedirs(model_dir, exist_ok=True)
+    except OSError as e:
+        raise ExportError(f"Cannot create model directory {model_dir!r}: {e.strerror or e}.") from e
+    if not os.access(model_dir, os.W_OK | os.X_OK):
+        raise ExportError(f"Model directory {model_dir!r} is not writable by this process.")
+    return model_dir, created
+
+
+# ------------------------------------------------------------------- the export
+def _uint8_to_input(images, shape):
+    x = tf.cast(images, tf.float32) / 255.0
+    return tf.clip_by_value(tf.image.resize(x, shape[:2], antialias=True), 0.0, 1.0)
+
+
+def _build_archive(encoder, head, shape, include_uint8: bool):
+    archive = keras.export.ExportArchive()
+    archive.track(encoder)
+    spec = tf.TensorSpec([None, *shape], tf.float32, name=INPUT_KEY)
+
+    def features(image):
+        return {FEATURE_KEY: encoder(image, training=False)}
+
+    archive.add_endpoint(FEATURE_SIGNATURE, features, input_signature=[spec])
+    if head is not None:
+        archive.track(head)
+
+        def logits(image):
+            return {LOGITS_KEY: head(encoder(image, training=False), training=False)}
+
+        archive.add_endpoint(LOGITS_SIGNATURE, logits, input_signature=[spec])
+    if include_uint8:
+        spec8 = tf.TensorSpec([None, None, None, shape[2]], tf.uint8, name=INPUT_KEY)
+
+        def features_uint8(image):
+            return {FEATURE_KEY: encoder(_uint8_to_input(image, shape), training=False)}
+
+        archive.add_endpoint(UINT8_SIGNATURE, features_uint8, input_signature=[spec8])
+    return archive
+
+
+def _expected_outputs(encoder, head, images, images_u8, shape) -> dict[str, np.ndarray]:
+    out = {FEATURE_SIGNATURE: np.asarray(encoder(images, training=False))}
+    if head is not None:
+        out[LOGITS_SIGNATURE] = np.asarray(head(encoder(images, training=False), training=False))
+    if images_u8 is not None:
+        out[UINT8_SIGNATURE] = np.asarray(
+            encoder(_uint8_to_input(images_u8, shape), training=False)
+        )
+    return out
+
+
+def _child_env() -> dict:
+    env = dict(os.environ)
+    # The child must import this very tfless, installed or not.
+    pkg_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (pkg_parent, env.get("PYTHONPATH")) if p)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    env["CUDA_VISIBLE_DEVICES"] = "-1"
+    return env
+
+
+def _verify_in_fresh_process(
+    export_dir: str, inputs: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Runs every signature (and the TFLite file, if any) in a new Python process.
+
+    Args:
+      export_dir: the SavedModel to load.
+      inputs: ``{signature or 'tflite': input batch}``.
+
+    Returns:
+      ``{same keys: output array}``.
+    """
+    with tempfile.TemporaryDirectory(prefix="tfless-verify-") as tmp:
+        in_path = os.path.join(tmp, "inputs.npz")
+        out_path = os.path.join(tmp, "outputs.npz")
+        np.savez(in_path, **inputs)
+        cmd = [sys.executable, "-m", "tfless.export", export_dir, in_path, out_path]
+        try:
+            proc = subprocess.run(
+                cmd, capture_output=True, text=True, timeout=_VERIFY_TIMEOUT_S, env=_child_env()
+            )
+        except subprocess.TimeoutExpired as e:
+            raise ExportVerificationError(
+                f"Reloading {export_dir!r} in a fresh process took more than {_VERIFY_TIMEOUT_S}s."
+            ) from e
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
+            raise ExportVerificationError(
+                f"Reloading {export_dir!r} in a fresh process failed "
+                f"(exit {proc.returncode}):\n{tail}"
+            )
+        with np.load(out_path) as data:
+            return {k: data[k] for k in data.files}
+
+
+def _run_signatures(export_dir: str, inputs: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    loaded = tf.saved_model.load(export_dir)
+    outputs = {}
+    for key, batch in inputs.items():
+        if key == "tflite":
+            outputs[key] = run_tflite(os.path.join(export_dir, TFLITE_PATH), batch)
+            continue
+        fn = loaded.signatures[key]
+        result = fn(**{INPUT_KEY: tf.constant(batch)})
+        outputs[key] = result[LOGITS_KEY if key == LOGITS_SIGNATURE else FEATURE_KEY].numpy()
+    return outputs
+
+
+def convert_to_tflite(export_dir: str, output_path: str | None = None) -> str:
+    """Converts an export's ``serving_default`` signature to a TFLite flatbuffer.
+
+    Args:
+      export_dir: a version directory written by :func:`export_encoder`.
+      output_path: where to write; defaults to ``<export_dir>/assets.extra/encoder.tflite``.
+
+    Returns:
+      the path of the ``.tflite`` file (float32 in, ``feature_vector`` out).
+    """
+    converter = tf.lite.TFLiteConverter.from_saved_model(
+        export_dir, signature_keys=[FEATURE_SIGNATURE]
+    )
+    flatbuffer = converter.convert()
+    output_path = output_path or os.path.join(export_dir, TFLITE_PATH)
+    os.makedirs(os.path.dirname(output_path), exist_ok=True)
+    with open(output_path, "wb") as f:
+        f.write(flatbuffer)
+    return output_path
+
+
+def run_tflite(tflite_path: str, images: np.ndarray) -> np.ndarray:
+    """Runs a converted encoder on ``images`` float32 ``[B, H, W, C]``; returns ``[B, D]``."""
+    interpreter = tf.lite.Interpreter(model_path=tflite_path)
+    runner = interpreter.get_signature_runner(FEATURE_SIGNATURE)
+    return runner(**{INPUT_KEY: np.asarray(images, np.float32)})[FEATURE_KEY]
+
+
+def _compare(expected, actual, atol, rtol, export_dir) -> dict[str, float]:
+    diffs = {}
+    for key, want in expected.items():
+        got = actual.get(key)
+        if got is None or got.shape != want.shape:
+            raise ExportVerificationError(
+                f"Reloaded export {export_dir!r}: {key!r} returned shape "
+                f"{None if got is None else got.shape}, expected {want.shape}."
+            )
+        diff = float(np.max(np.abs(got - want))) if want.size else 0.0
+        tol_atol = atol * 10 if key == "tflite" else atol
+        if not np.allclose(got, want, atol=tol_atol, rtol=rtol):
+            raise ExportVerificationError(
+                f"Reloaded export {export_dir!r}: {key!r} differs from the Keras model by up to "
+                f"{diff:.3g} (atol={tol_atol}, rtol={rtol}); the export is not published."
+            )
+        diffs[key] = diff
+    return diffs
+
+
+def export_encoder(
+    model,
+    root: str,
+    name: str,
+    version: int | None = None,
+    *,
+    input_shape=None,
+    include_logits: bool = True,
+    include_uint8: bool = True,
+    tflite: bool = False,
+    config=None,
+    manifest: Mapping | None = None,
+    extra_metadata: Mapping | None = None,
+    verify: bool = True,
+    images: np.ndarray | None = None,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> ExportResult:
+    """Exports an encoder (or a method's encoder) as ``<root>/<name>/<version>/``.
+
+    Args:
+      model: a ``keras.Model`` encoder ``[B, H, W, C] -> [B, D]``, or a method
+        (anything with an ``encoder`` attribute; a ``head`` adds ``logits``).
+      root: the export root (TF Serving's ``--model_base_path`` is ``<root>/<name>``).
+      name: model name (letters, digits, ``._-``).
+      version: integer version; default: one more than the newest present.
+      input_shape: ``(H, W, C)`` when the encoder has no fixed input shape.
+      include_logits: add the ``logits`` signature when the method has a head.
+      include_uint8: add the ``serving_uint8`` signature (uint8 pixels of any size).
+      tflite: also convert to TFLite (``assets.extra/encoder.tflite``), checked
+        on the same batch.
+      config: the resolved training config (dict or ConfigDict), stored in the metadata.
+      manifest: the training manifest, stored in the metadata.
+      extra_metadata: more JSON-serialisable fields for the metadata.
+      verify: reload in a fresh process and compare outputs before publishing.
+      images: the verification batch (float32 ``[B, H, W, C]`` in [0, 1]);
+        default: 4 seeded uniform images.
+      atol, rtol: tolerances of the comparison (TFLite gets ``10 * atol``).
+
+    Returns:
+      :class:`ExportResult`.
+
+    Raises:
+      ExportError: bad root, existing version, or any failure while writing;
+        the temporary directory is removed and no version is published.
+      ExportVerificationError: the reloaded model's outputs differ.
+    """
+    check_model_name(name)
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 1
+    ):
+        raise ValueError(f"version must be a positive int or None; got {version!r}.")
+    encoder, head, method = _resolve(model)
+    if not include_logits:
+        head = None
+    shape = _input_shape(encoder, input_shape)
+    if images is None:
+        images = check_images(shape)
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or tuple(images.shape[1:]) != shape:
+        raise ValueError(
+            f"Verification images must have shape [B, {', '.join(map(str, shape))}]; "
+            f"got {list(images.shape)}."
+        )
+    if images.size and (images.min() < 0.0 or images.max() > 1.0):
+        raise ValueError("Verification images must be in [0, 1].")
+    images_u8 = np.round(images * 255.0).astype(np.uint8) if include_uint8 else None
+    expected = _expected_outputs(encoder, head, images, images_u8, shape)
+    feats = expected[FEATURE_SIGNATURE]
+    if feats.ndim != 2:
+        raise ValueError(
+            f"Encoder {encoder.name!r} returns shape {list(feats.shape)}; expected [batch, D]."
+        )
+
+    model_dir, created_model_dir = _prepare_root(root, name)
+    if version is None:
+        existing = list_versions(model_dir)
+        version = (existing[-1] + 1) if existing else 1
+    final_dir = os.path.join(model_dir, str(version))
+    if os.path.exists(final_dir):
+        raise ExportError(f"Version {version} of {name!r} already exists at {final_dir!r}.")
+
+    tmp_dir = None
+    try:
+        try:
+            tmp_dir = tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=model_dir)
+        except OSError as e:
+            raise ExportError(
+                f"Cannot write into {model_dir!r} (export root {os.fspath(root)!r}): "
+                f"{e.strerror or e}."
+            ) from e
+        stage = os.path.join(tmp_dir, "model")
+        archive = _build_archive(encoder, head, shape, include_uint8)
+        archive.write_out(stage, verbose=False)
+        inputs = {FEATURE_SIGNATURE: images}
+        if head is not None:
+            inputs[LOGITS_SIGNATURE] = images
+        if include_uint8:
+            inputs[UINT8_SIGNATURE] = images_u8
+        if tflite:
+            convert_to_tflite(stage)
+            inputs["tflite"] = images
+            expected = {**expected, "tflite": feats}
+        verification = {"checked": False}
+        if verify:
+            actual = _verify_in_fresh_process(stage, inputs)
+            diffs = _compare(expected, actual, atol, rtol, final_dir)
+            verification = {
+                "checked": True,
+                "fresh_process": True,
+                "batch_shape": list(images.shape),
+                "batch_seed": _CHECK_SEED,
+                "max_abs_diff": diffs,
+                "atol": atol,
+                "rtol": rtol,
+            }
+        metadata = _metadata(
+            name,
+            version,
+            method,
+            encoder,
+            head,
+            shape,
+            feats.shape[-1],
+            include_uint8,
+            tflite,
+            config,
+            manifest,
+            extra_metadata,
+            verification,
+        )
+        meta_path = os.path.join(stage, METADATA_PATH)
+        os.makedirs(os.path.dirname(meta_path), exist_ok=True)
+        with open(meta_path, "w") as f:
+            json.dump(metadata, f, indent=2, sort_keys=True)
+        checksums = compute_checksums(stage)
+        with open(os.path.join(stage, CHECKSUMS_PATH), "w") as f:
+            json.dump(checksums, f, indent=2, sort_keys=True)
+        _publish(stage, final_dir)
+    except BaseException as e:
+        if tmp_dir is not None:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+        if created_model_dir and os.path.isdir(model_dir) and not os.listdir(model_dir):
+            os.rmdir(model_dir)
+        if isinstance(e, (ExportError, ValueError, TypeError, KeyboardInterrupt)):
+            raise
+        raise ExportError(
+            f"Exporting {name!r} version {version} to {final_dir!r} failed: {e}"
+        ) from e
+    shutil.rmtree(tmp_dir, ignore_errors=True)
+    return ExportResult(final_dir, name, version, metadata, checksums)
+
+
+def _publish(stage: str, final_dir: str) -> None:
+    # One rename: TF Serving polls the model directory and must never see a partial version.
+    try:
+        os.rename(stage, final_dir)
+    except OSError as e:
+        raise ExportError(f"Cannot publish export to {final_dir!r}: {e.strerror or e}.") from e
+
+
+def _metadata(
+    name,
+    version,
+    method,
+    encoder,
+    head,
+    shape,
+    dim,
+    include_uint8,
+    tflite,
+    config,
+    manifest,
+    extra,
+    verification,
+) -> dict:
+    from tfless import __version__
+
+    signatures = {
+        FEATURE_SIGNATURE: {
+            "inputs": {INPUT_KEY: {"dtype": "float32", "shape": [-1, *shape], "range": [0.0, 1.0]}},
+            "outputs": {FEATURE_KEY: {"dtype": "float32", "shape": [-1, int(dim)]}},
+        }
+    }
+    if head is not None:
+        signatures[LOGITS_SIGNATURE] = {
+            "inputs": {INPUT_KEY: {"dtype": "float32", "shape": [-1, *shape], "range": [0.0, 1.0]}},
+            "outputs": {LOGITS_KEY: {"dtype": "float32", "shape": [-1, int(head.units)]}}
+            if hasattr(head, "units")
+            else {LOGITS_KEY: {"dtype": "float32"}},
+        }
+    if include_uint8:
+        signatures[UINT8_SIGNATURE] = {
+            "inputs": {
+                INPUT_KEY: {"dtype": "uint8", "shape": [-1, -1, -1, shape[2]], "range": [0, 255]}
+            },
+            "outputs": {FEATURE_KEY: {"dtype": "float32", "shape": [-1, int(dim)]}},
+            "preprocessing": f"x / 255, bilinear antialiased resize to {shape[0]}x{shape[1]}",
+        }
+    return {
+        "format": METADATA_FORMAT,
+        "name": name,
+        "version": int(version),
+        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "method": method,
+        "backbone": encoder.name,
+        "input": {
+            "key": INPUT_KEY,
+            "shape": list(shape),
+            "dtype": "float32",
+            "range": [0.0, 1.0],
+            "layout": "NHWC",
+        },
+        "output": {"key": FEATURE_KEY, "dim": int(dim), "dtype": "float32"},
+        "preprocessing": (
+            "None inside serving_default: send float32 images already scaled to [0, 1] at "
+            f"{shape[0]}x{shape[1]}x{shape[2]}. serving_uint8 takes raw uint8 pixels of any "
+            "size and scales and resizes them in the graph."
+        ),
+        "signatures": signatures,
+        "tflite": TFLITE_PATH if tflite else None,
+        "config": _jsonable(config),
+        "manifest": _jsonable(manifest),
+        "extra": _jsonable(dict(extra)) if extra else {},
+        "verification": verification,
+        "versions": {
+            "tfless": __version__,
+            "tensorflow": tf.__version__,
+            "keras": keras.__version__,
+        },
+    }
+
+
+def _main(argv: list[str]) -> int:
+    """Entry of the fresh-process check: ``python -m tfless.export DIR INPUTS.npz OUTPUTS.npz``."""
+    if len(argv) != 3:
+        print("usage: python -m tfless.export EXPORT_DIR INPUTS.npz OUTPUTS.npz", file=sys.stderr)
+        return 2
+    export_dir, in_path, out_path = argv
+    with np.load(in_path) as data:
+        inputs = {k: data[k] for k in data.files}
+    np.savez(out_path, **_run_signatures(export_dir, inputs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))

@@ -115,8 +115,8 @@ def test_amdim_nce_matches_numpy():
     ref = []
     for i in range(3):
         negs = np.concatenate([s[i, j] for j in range(3) if j != i])
-        for l in range(2):
-            ref.append(_logsumexp(np.concatenate([[s[i, i, l]], negs])) - s[i, i, l])
+        for k in range(2):
+            ref.append(_logsumexp(np.concatenate([[s[i, i, k]], negs])) - s[i, i, k])
     nce, reg = C.amdim_nce(tf.constant(g), tf.constant(loc), clip=20.0, reg_weight=0.05)
     np.testing.assert_allclose(nce.numpy(), np.mean(ref), rtol=1e-4)
     np.testing.assert_allclose(reg.numpy(), 0.05 * np.mean(raw**2), rtol=1e-4)

@@ -168,7 +168,8 @@ def pirl_nce(
     num_noise = tf.cast(tf.shape(neg_score)[1], a.dtype)
     log_noise = tf.math.log(num_noise / float(num_data))
 
-    # log h = log p - log(p + m/n) = -softplus(log m/n - log p); log(1 - h) = -softplus(log p - log m/n)
+    # Written with softplus for stability: log h = -softplus(log(M/n) - log p) and
+    # log(1 - h) = -softplus(log p - log(M/n)).
     def log_p(score):
         return score - log_z
 

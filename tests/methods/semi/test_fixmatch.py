@@ -1,0 +1,70 @@
+import keras
+import numpy as np
+import pytest
+
+from tfless.methods.semi import FixMatch
+
+
+def _fit(semi, model, steps, epochs=1, **kw):
+    ds, _ = semi.make_semi_dataset(semi.views_weak_strong, **kw)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
+    return model.fit(ds, steps_per_epoch=steps, epochs=epochs, verbose=0).history
+
+
+def test_fixmatch_learns_and_reports_mask_rate(semi):
+    keras.utils.set_random_seed(0)
+    model = FixMatch(semi.tiny_encoder(), num_classes=10, threshold=0.7, weight_decay=0.0)
+    hist = _fit(semi, model, steps=25, epochs=3, batch=20, mu=3)
+    assert hist["labeled_loss"][-1] < 0.5 * hist["labeled_loss"][0]
+    # Confidence grows as the model learns, so more pseudo-labels pass the threshold.
+    assert 0.0 <= hist["mask_rate"][0] < hist["mask_rate"][-1] <= 1.0
+    assert hist["mask_rate"][-1] > 0.2
+    # Confident pseudo-labels are far better than chance (0.1) on digits.
+    assert hist["pseudo_label_accuracy"][-1] > 0.6
+    assert hist["unlabeled_loss"][-1] > 0.0
+    acc = model.evaluate(semi.digits_test_dataset(), verbose=0, return_dict=True)["accuracy"]
+    assert acc > 0.5
+
+
+def test_fixmatch_unlabeled_loss_matches_reference(semi):
+    """The unlabeled term equals a NumPy computation from the model's own logits."""
+    keras.utils.set_random_seed(1)
+    model = FixMatch(semi.tiny_encoder(), num_classes=10, threshold=0.15, weight_decay=0.0)
+    ds, _ = semi.make_semi_dataset(semi.views_weak_strong, batch=8, mu=2)
+    batch = next(iter(ds))
+    loss = float(model.compute_loss(x=batch, training=False))
+    lab, unl = batch["labeled"], batch["unlabeled"]
+
+    def probs(images):
+        z = np.asarray(model.logits(images, training=False), np.float64)
+        e = np.exp(z - z.max(1, keepdims=True))
+        return e / e.sum(1, keepdims=True)
+
+    p_x, p_w, p_s = probs(lab["image"]), probs(unl["image_weak"]), probs(unl["image_strong"])
+    y = np.asarray(lab["label"])
+    ref_x = -np.mean(np.log(p_x[np.arange(len(y)), y]))
+    pseudo, mask = p_w.argmax(1), (p_w.max(1) >= 0.15).astype(float)
+    ref_u = np.mean(mask * -np.log(p_s[np.arange(len(pseudo)), pseudo]))
+    assert loss == pytest.approx(ref_x + ref_u, rel=1e-4)
+
+
+def test_fixmatch_bad_input(semi):
+    enc = semi.tiny_encoder()
+    for bad in (0.0, 1.0, 1.5, -0.1):
+        with pytest.raises(ValueError, match="threshold must be in \\(0, 1\\); got"):
+            FixMatch(enc, num_classes=10, threshold=bad)
+    with pytest.raises(ValueError, match="lambda_u"):
+        FixMatch(enc, num_classes=10, lambda_u=-1.0)
+
+
+def test_fixmatch_mirrored_one_step(semi):
+    strategy = semi.mirrored_strategy()
+    with strategy.scope():
+        model = FixMatch(semi.tiny_encoder(), num_classes=10)
+        model.compile(optimizer=keras.optimizers.SGD(0.03, momentum=0.9, nesterov=True))
+    ds, _ = semi.make_semi_dataset(semi.views_weak_strong, batch=8, mu=2)
+    hist = model.fit(ds, steps_per_epoch=1, epochs=1, verbose=0).history
+    assert np.isfinite(hist["loss"][0])
+    for v in model.trainable_variables[:3]:
+        a, b = semi.replica_values(v)
+        np.testing.assert_array_equal(a, b)

@@ -1,3 +1,9 @@
-"""contrastive methods; `CONTRASTIVE_METHODS` is merged into `tfless.methods.METHODS`."""
+"""Contrastive methods; ``CONTRASTIVE_METHODS`` is merged into ``tfless.methods.METHODS``."""
 
-CONTRASTIVE_METHODS: dict = {}
+from tfless.methods.contrastive.simclr import SimCLR
+
+CONTRASTIVE_METHODS: dict = {
+    "simclr": SimCLR,
+}
+
+__all__ = ["CONTRASTIVE_METHODS", "SimCLR"]

@@ -1,9 +1,11 @@
 """Contrastive methods; ``CONTRASTIVE_METHODS`` is merged into ``tfless.methods.METHODS``."""
 
+from tfless.methods.contrastive.moco import MoCo
 from tfless.methods.contrastive.simclr import SimCLR
 
 CONTRASTIVE_METHODS: dict = {
     "simclr": SimCLR,
+    "moco": MoCo,
 }
 
-__all__ = ["CONTRASTIVE_METHODS", "SimCLR"]
+__all__ = ["CONTRASTIVE_METHODS", "MoCo", "SimCLR"]

@@ -127,10 +127,18 @@ def check_workdir(config, workdir: str) -> dict | None:
 
 
 # ------------------------------------------------------------------------ building
-def build_method(config, image_shape, num_classes: int):
-    """Builds backbone + method from ``config.model`` / ``config.method`` (no strategy scope)."""
+def build_method(config, image_shape, num_classes: int, num_replicas: int = 1):
+    """Builds backbone + method from ``config.model`` / ``config.method``.
+
+    With more than one replica, batch norm is synchronized across replicas unless the
+    config says otherwise (``model.kwargs.bn_synchronized``): the statistics are then
+    those of the global batch, so a run computes the same function whatever the
+    number of devices, and every replica keeps identical moving averages.
+    """
     cls = get_method_class(config.method.name)
     model_kwargs = dict(config.model.get("kwargs", {}) or {})
+    if num_replicas > 1 and "bn_synchronized" not in model_kwargs:
+        model_kwargs["bn_synchronized"] = True
     encoder = build_backbone(config.model.backbone, image_shape, **model_kwargs)
     kwargs = dict(config.method.get("kwargs", {}) or {})
     params = inspect.signature(cls.__init__).parameters
@@ -223,7 +231,9 @@ def train_and_evaluate(
     pipelines.check_batch(example, data.image_shape)
 
     with strategy.scope():
-        method = build_method(config, data.image_shape, data.info.num_classes)
+        method = build_method(
+            config, data.image_shape, data.info.num_classes, strategy.num_replicas_in_sync
+        )
         optimizer = make_optimizer(config.optimizer, steps)
         method.compile(optimizer=optimizer, jit_compile=bool(config.train.get("jit_compile", False)))
         method.build_from_batch(example)

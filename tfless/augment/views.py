@@ -1,0 +1,220 @@
+"""View builders: batch-level augmentation pipelines that return the batch-contract dicts.
+
+``VIEWS[name](**kwargs)`` returns ``fn(images) -> dict`` where ``images`` is a batch
+``[B, H, W, C]`` float32 in [0, 1] (uint8 also works and is returned as uint8). Every
+image gets its own random draws. The trainer batches first and then calls these builders
+on the batch, inside ``tf.data``.
+
+=============  ==================================  =========================================
+name           returns                             reference
+=============  ==================================  =========================================
+identity       ``{"image"}``                       no augmentation
+flip_crop      ``{"image"}``                       standard CIFAR: reflect pad-and-crop by
+                                                   12.5% + horizontal flip (He et al. 2016;
+                                                   FixMatch's weak augmentation)
+weak_strong    ``{"image_weak", "image_strong"}``  FixMatch (Sohn et al. 2020,
+                                                   https://arxiv.org/abs/2001.07685), RA
+                                                   variant
+simclr         ``{"views": [v1, v2]}``             SimCLR (Chen et al. 2020,
+                                                   https://arxiv.org/abs/2002.05709)
+multi_weak     ``{"views": [v1, ..., vK]}``        MixMatch's K weak augmentations
+                                                   (Berthelot et al. 2019,
+                                                   https://arxiv.org/abs/1905.02249)
+=============  ==================================  =========================================
+
+Factories take only the keyword arguments they document; anything else raises a
+``ValueError`` naming the unknown key and the accepted ones.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+
+from tfless.augment import ops
+from tfless.augment.policies import FIXMATCH_OPS, RandAugment
+
+
+def _weak(images, flip: bool, pad_fraction: float):
+    if pad_fraction > 0:
+        images = ops.random_pad_crop(images, pad_fraction=pad_fraction)
+    if flip:
+        images = ops.random_flip_left_right(images)
+    return images
+
+
+def identity() -> Callable:
+    """No augmentation: ``images -> {"image": images}``."""
+
+    def fn(images):
+        return {"image": ops.check_images(images)}
+
+    return fn
+
+
+def flip_crop(flip: bool = True, pad_fraction: float = 0.125) -> Callable:
+    """Standard CIFAR augmentation: random reflect pad-and-crop, then random horizontal flip.
+
+    Args:
+      flip: flip horizontally with probability 0.5 (set False for digits, where a flip
+        changes the class).
+      pad_fraction: padding (and maximum shift) as a fraction of the image side; 0.125 is
+        4 px on 32 px images.
+
+    Returns:
+      ``fn(images [B, H, W, C]) -> {"image": [B, H, W, C]}``.
+    """
+    _check_fraction(pad_fraction)
+
+    def fn(images):
+        return {"image": _weak(ops.check_images(images), flip, pad_fraction)}
+
+    return fn
+
+
+def weak_strong(
+    flip: bool = True,
+    pad_fraction: float = 0.125,
+    num_layers: int = 2,
+    magnitude: tuple[float, float] = (1.0, 10.0),
+    prob: float = 0.5,
+    cutout: float = 0.5,
+    ops_list=FIXMATCH_OPS,
+) -> Callable:
+    """FixMatch weak and strong views of the same images (RandAugment variant).
+
+    Weak: ``flip_crop``. Strong: the weak augmentation, then RandAugment with ``num_layers``
+    ops from FixMatch's 14-op list, each applied with probability ``prob`` at a magnitude
+    drawn uniformly per image and op from ``magnitude``, then Cutout of side
+    ``cutout`` x the image side with a grey fill. This follows FixMatch's official RA code
+    (google-research/fixmatch ``libml/augment.py``, ``AugmentPoolRAMC``: 2 ops, probability
+    0.5, magnitude ``randint(1, 10)``, then ``cutout_numpy`` of half the image side). Our ops
+    use the TF reference's magnitude mapping (see ``tfless.augment.ops``).
+
+    Args:
+      flip, pad_fraction: as ``flip_crop``.
+      num_layers: ops per strong image.
+      magnitude: ``(low, high)`` range of per-image magnitudes in [0, 10].
+      prob: probability of applying each chosen op.
+      cutout: cutout side as a fraction of the smaller image side (0 disables).
+      ops_list: op names RandAugment chooses from.
+
+    Returns:
+      ``fn(images) -> {"image_weak", "image_strong"}``, each ``[B, H, W, C]``.
+    """
+    _check_fraction(pad_fraction)
+    ops.check_probability(cutout, "cutout")
+    rand_augment = RandAugment(num_layers, tuple(magnitude), ops=ops_list, prob=prob)
+
+    def fn(images):
+        images = ops.check_images(images)
+        weak = _weak(images, flip, pad_fraction)
+        strong = rand_augment(_weak(images, flip, pad_fraction))
+        if cutout > 0:
+            strong = ops.cutout(strong, size=cutout)
+        return {"image_weak": weak, "image_strong": strong}
+
+    return fn
+
+
+def simclr(
+    size: tuple[int, int] | None = None,
+    strength: float = 1.0,
+    crop_scale: tuple[float, float] = (0.08, 1.0),
+    flip: bool = True,
+    jitter_p: float = 0.8,
+    grayscale_p: float = 0.2,
+    blur: bool = False,
+    blur_p: float = 0.5,
+    num_views: int = 2,
+) -> Callable:
+    """SimCLR's augmentation applied independently twice (or ``num_views`` times).
+
+    Random resized crop (scale ``crop_scale``, aspect 3/4..4/3) to ``size``, horizontal
+    flip, colour jitter of strength ``strength`` (0.8 brightness/contrast/saturation and 0.2
+    hue, times the strength) with probability ``jitter_p``, grayscale with probability
+    ``grayscale_p``, and optionally Gaussian blur (sigma 0.1..2.0, kernel 10% of the side)
+    with probability ``blur_p`` (Chen et al. 2020, Appendix A: blur for ImageNet, not for
+    CIFAR-10, where the colour strength is 0.5).
+
+    Returns:
+      ``fn(images [B, H, W, C]) -> {"views": [v1, v2]}``, each view ``[B, *size, C]``.
+    """
+    if num_views < 1:
+        raise ValueError(f"num_views must be >= 1, got {num_views!r}")
+    if strength < 0:
+        raise ValueError(f"strength must be >= 0, got {strength!r}")
+    for name, p in (("jitter_p", jitter_p), ("grayscale_p", grayscale_p), ("blur_p", blur_p)):
+        ops.check_probability(p, name)
+
+    def one_view(images):
+        view = ops.random_resized_crop(images, size=size, scale=crop_scale)
+        if flip:
+            view = ops.random_flip_left_right(view)
+        view = ops.color_jitter(view, strength=strength, p=jitter_p)
+        view = ops.random_grayscale(view, p=grayscale_p)
+        if blur:
+            view = ops.gaussian_blur(view, p=blur_p)
+        return view
+
+    def fn(images):
+        images = ops.check_images(images)
+        return {"views": [one_view(images) for _ in range(num_views)]}
+
+    return fn
+
+
+def multi_weak(k: int = 2, flip: bool = True, pad_fraction: float = 0.125) -> Callable:
+    """K independent weak (``flip_crop``) augmentations, as MixMatch's label guessing uses.
+
+    Args:
+      k: number of views (MixMatch: K = 2).
+      flip, pad_fraction: as ``flip_crop``.
+
+    Returns:
+      ``fn(images) -> {"views": [v1, ..., vK]}``, each ``[B, H, W, C]``.
+    """
+    if int(k) != k or k < 1:
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+    _check_fraction(pad_fraction)
+
+    def fn(images):
+        images = ops.check_images(images)
+        return {"views": [_weak(images, flip, pad_fraction) for _ in range(int(k))]}
+
+    return fn
+
+
+def _check_fraction(pad_fraction):
+    if not 0.0 <= pad_fraction < 1.0:
+        raise ValueError(f"pad_fraction must be in [0, 1), got {pad_fraction!r}")
+
+
+def _strict(factory: Callable) -> Callable:
+    """Wraps a factory so unknown keyword arguments raise a ValueError listing valid ones."""
+    accepted = list(inspect.signature(factory).parameters)
+
+    @functools.wraps(factory)
+    def build(**kwargs):
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown:
+            raise ValueError(
+                f"view {factory.__name__!r} got unknown argument(s) {unknown}; accepted: {accepted}"
+            )
+        return factory(**kwargs)
+
+    return build
+
+
+#: View-builder registry: ``VIEWS[name](**kwargs) -> fn(images) -> dict``.
+VIEWS: dict[str, Callable] = {
+    f.__name__: _strict(f) for f in (identity, flip_crop, weak_strong, simclr, multi_weak)
+}
+
+
+def build_view(name: str, **kwargs) -> Callable:
+    """``VIEWS[name](**kwargs)`` with a clear error for an unknown name."""
+    if name not in VIEWS:
+        raise ValueError(f"unknown view {name!r}; expected one of {sorted(VIEWS)}")
+    return VIEWS[name](**kwargs)

@@ -45,7 +45,9 @@ def _measure(backbone: str, jit: bool, steps: int, batch: int) -> dict:
     y = rng.randint(0, 10, size=[batch]).astype("int32")
     ds = tf.data.Dataset.from_tensors({"image": x, "label": y}).repeat()
     method = Supervised(build_backbone(backbone, (32, 32, 3)), 10)
-    method.compile(optimizer=keras.optimizers.SGD(0.03, momentum=0.9, nesterov=True), jit_compile=jit)
+    method.compile(
+        optimizer=keras.optimizers.SGD(0.03, momentum=0.9, nesterov=True), jit_compile=jit
+    )
     warmup = 5
     method.fit(ds, steps_per_epoch=warmup, epochs=1, verbose=0)
     t0 = time.perf_counter()

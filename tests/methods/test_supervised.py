@@ -17,7 +17,9 @@ def test_supervised_learns_synthetic_shapes():
     m.compile(optimizer=keras.optimizers.Adam(3e-3))
     import tensorflow as tf
 
-    ds = tf.data.Dataset.from_tensor_slices({"image": x, "label": y}).shuffle(256).repeat().batch(32)
+    ds = (
+        tf.data.Dataset.from_tensor_slices({"image": x, "label": y}).shuffle(256).repeat().batch(32)
+    )
     before = m.evaluate({"image": xt, "label": yt}, verbose=0, return_dict=True)
     h = m.fit(ds, steps_per_epoch=100, epochs=3, verbose=0)
     after = m.evaluate(
@@ -31,7 +33,10 @@ def test_supervised_learns_synthetic_shapes():
 
 def test_label_smoothing_loss_matches_numpy():
     m = Supervised(build_backbone("convnet", (8, 8, 1), widths=(4,)), 3, label_smoothing=0.2)
-    x = {"image": np.random.RandomState(0).rand(5, 8, 8, 1).astype("float32"), "label": np.array([0, 1, 2, 1, 0], "int32")}
+    x = {
+        "image": np.random.RandomState(0).rand(5, 8, 8, 1).astype("float32"),
+        "label": np.array([0, 1, 2, 1, 0], "int32"),
+    }
     loss = float(m.compute_loss(x=x, training=False))
     logits = m.logits(x["image"]).numpy()
     logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))

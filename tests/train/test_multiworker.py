@@ -47,7 +47,9 @@ def test_two_workers_train_to_identical_weights(tmp_path):
             "--config.train.verbose=0",
         ]
         log = open(tmp_path / f"worker{i}.log", "w")
-        procs.append((subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT), log))
+        procs.append(
+            (subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT), log)
+        )
     for p, log in procs:
         try:
             p.wait(timeout=240)

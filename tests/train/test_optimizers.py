@@ -12,7 +12,9 @@ from tfless.train.optimizers import WarmupSchedule, make_optimizer
 def test_fixmatch_cosine_matches_the_paper_formula():
     s = WarmupSchedule(0.03, 1000, "fixmatch_cosine")
     for k in (0, 250, 999):
-        assert float(s(k)) == pytest.approx(0.03 * math.cos(7 * math.pi * k / (16 * 1000)), rel=1e-5)
+        assert float(s(k)) == pytest.approx(
+            0.03 * math.cos(7 * math.pi * k / (16 * 1000)), rel=1e-5
+        )
 
 
 def test_cosine_with_warmup_and_step_schedules():
@@ -27,7 +29,14 @@ def test_cosine_with_warmup_and_step_schedules():
 
 def test_make_optimizer_names_and_errors():
     cfg = ml_collections.ConfigDict(
-        dict(name="sgd", learning_rate=0.03, momentum=0.9, nesterov=True, weight_decay=5e-4, ema=0.999)
+        dict(
+            name="sgd",
+            learning_rate=0.03,
+            momentum=0.9,
+            nesterov=True,
+            weight_decay=5e-4,
+            ema=0.999,
+        )
     )
     opt = make_optimizer(cfg, 100)
     assert opt.nesterov and opt.use_ema and opt.ema_momentum == pytest.approx(0.999)

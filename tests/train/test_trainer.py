@@ -71,7 +71,9 @@ def test_killed_run_resumes_from_checkpoint_to_the_same_step_count(tmp_path):
         "--config.train.verbose=0",
     ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
-    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
     ckpts = os.path.join(workdir, "checkpoints")
     deadline = time.time() + 180
     while time.time() < deadline and proc.poll() is None:
@@ -117,7 +119,9 @@ def test_bad_config_values_fail_fast_naming_the_value(tmp_path, key, value, mess
 def test_workdir_with_a_different_config_is_refused(tmp_path):
     workdir = str(tmp_path / "run")
     train_and_evaluate(smoke(), workdir)
-    with pytest.raises(ValueError, match=r"different config \(optimizer.learning_rate: 0.002 -> 0.1"):
+    with pytest.raises(
+        ValueError, match=r"different config \(optimizer.learning_rate: 0.002 -> 0.1"
+    ):
         train_and_evaluate(smoke(**{"optimizer.learning_rate": 0.1}), workdir)
 
 
@@ -128,7 +132,9 @@ def test_images_of_the_wrong_rank_or_dtype_are_refused():
         check_batch({"image": tf.zeros([2, 16, 16])}, (16, 16, 1))
     with pytest.raises(ValueError, match="'image' has dtype uint8; expected float32"):
         check_batch({"image": tf.zeros([2, 16, 16, 1], tf.uint8)}, (16, 16, 1))
-    with pytest.raises(ValueError, match=r"'unlabeled.image_strong' has images of shape \(8, 8, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"'unlabeled.image_strong' has images of shape \(8, 8, 1\)"
+    ):
         check_batch({"unlabeled": {"image_strong": tf.zeros([2, 8, 8, 1])}}, (16, 16, 1))
 
 

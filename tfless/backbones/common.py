@@ -9,15 +9,20 @@ def check_input_shape(input_shape, name: str, min_size: int = 1) -> tuple[int, i
     """Validates ``(H, W, C)`` and returns it as a tuple of ints."""
     shape = tuple(input_shape)
     if len(shape) != 3 or any((not isinstance(d, int)) or d < 1 for d in shape):
-        raise ValueError(f"{name}: input_shape must be (height, width, channels); got {input_shape!r}.")
+        raise ValueError(
+            f"{name}: input_shape must be (height, width, channels); got {input_shape!r}."
+        )
     if min(shape[:2]) < min_size:
         raise ValueError(
-            f"{name}: images of {shape[0]}x{shape[1]} are too small; need at least {min_size}x{min_size}."
+            f"{name}: images of {shape[0]}x{shape[1]} are too small; "
+            f"need at least {min_size}x{min_size}."
         )
     return shape
 
 
-def batch_norm(momentum: float = 0.99, epsilon: float = 1e-3, synchronized: bool = False, name=None):
+def batch_norm(
+    momentum: float = 0.99, epsilon: float = 1e-3, synchronized: bool = False, name=None
+):
     """BatchNormalization; ``synchronized=True`` aggregates statistics over all replicas."""
     return keras.layers.BatchNormalization(
         momentum=momentum, epsilon=epsilon, synchronized=synchronized, name=name

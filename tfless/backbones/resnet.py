@@ -94,5 +94,3 @@ def resnet(
             stride = 2 if (b == 0 and s > 0) else 1
             x = unit(x, base * 2**s, stride, f"s{s}b{b}")
     return finish(inputs, x, name, pool)
-
-

@@ -44,16 +44,16 @@ class DatasetInfo:
 TFDS_DATASETS: dict[str, DatasetInfo] = {
     "cifar10": DatasetInfo("cifar10", (32, 32, 3), 10, ("train", "test"), False),
     "cifar100": DatasetInfo("cifar100", (32, 32, 3), 100, ("train", "test"), False),
-    "svhn_cropped": DatasetInfo(
-        "svhn_cropped", (32, 32, 3), 10, ("train", "test", "extra"), False
-    ),
+    "svhn_cropped": DatasetInfo("svhn_cropped", (32, 32, 3), 10, ("train", "test", "extra"), False),
     "stl10": DatasetInfo("stl10", (96, 96, 3), 10, ("train", "test", "unlabelled"), False),
     "mnist": DatasetInfo("mnist", (28, 28, 1), 10, ("train", "test"), False),
     "fashion_mnist": DatasetInfo("fashion_mnist", (28, 28, 1), 10, ("train", "test"), False),
     "omniglot": DatasetInfo(
         "omniglot", (105, 105, 3), 1623, ("train", "test", "small1", "small2"), False
     ),
-    "imagenet2012": DatasetInfo("imagenet2012", (224, 224, 3), 1000, ("train", "validation"), False),
+    "imagenet2012": DatasetInfo(
+        "imagenet2012", (224, 224, 3), 1000, ("train", "validation"), False
+    ),
     "oxford_flowers102": DatasetInfo(
         "oxford_flowers102", (224, 224, 3), 102, ("train", "validation", "test"), False
     ),
@@ -91,16 +91,15 @@ def get_info(name: str) -> DatasetInfo:
             tuple(builder.info.splits),
             False,
         )
-    raise ValueError(
-        f"Unknown dataset {name!r}. Expected one of {available()} or 'tfds:<name>'."
-    )
+    raise ValueError(f"Unknown dataset {name!r}. Expected one of {available()} or 'tfds:<name>'.")
 
 
 def _check_split(info: DatasetInfo, split: str) -> None:
     base = split.split("[")[0]
     if base not in info.splits:
         raise ValueError(
-            f"Unknown split {split!r} for dataset {info.name!r}. Expected one of {list(info.splits)}."
+            f"Unknown split {split!r} for dataset {info.name!r}. "
+            f"Expected one of {list(info.splits)}."
         )
 
 
@@ -136,7 +135,9 @@ def builtin_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
         _check_split(BUILTIN_DATASETS["synthetic"], split)
         return synthetic.shapes_arrays(split)
-    raise ValueError(f"Unknown built-in dataset {name!r}. Expected one of {sorted(BUILTIN_DATASETS)}.")
+    raise ValueError(
+        f"Unknown built-in dataset {name!r}. Expected one of {sorted(BUILTIN_DATASETS)}."
+    )
 
 
 def _resize_fn(image_size: int | tuple[int, int] | None) -> Callable | None:
@@ -144,7 +145,9 @@ def _resize_fn(image_size: int | tuple[int, int] | None) -> Callable | None:
         return None
     size = (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
     if len(size) != 2 or min(size) < 1:
-        raise ValueError(f"image_size must be a positive int or (height, width); got {image_size!r}.")
+        raise ValueError(
+            f"image_size must be a positive int or (height, width); got {image_size!r}."
+        )
 
     def fn(ex):
         ex = dict(ex)
@@ -166,7 +169,9 @@ def _to_rgb_fn(channels: int | None) -> Callable | None:
         c = img.shape[-1]
         if c == channels:
             return ex
-        ex["image"] = tf.image.grayscale_to_rgb(img) if channels == 3 else tf.image.rgb_to_grayscale(img)
+        ex["image"] = (
+            tf.image.grayscale_to_rgb(img) if channels == 3 else tf.image.rgb_to_grayscale(img)
+        )
         return ex
 
     return fn

@@ -70,7 +70,9 @@ class Method(keras.Model):
 
         Subclasses must override this (or ``train_step``).
         """
-        raise NotImplementedError(f"{type(self).__name__} must override compute_loss or train_step.")
+        raise NotImplementedError(
+            f"{type(self).__name__} must override compute_loss or train_step."
+        )
 
     def after_train_step(self, data) -> None:
         """Hook run after the optimizer update (EMA teachers, queues). Default: nothing."""

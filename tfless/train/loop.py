@@ -94,7 +94,9 @@ def distributed_fit(
     return history.history
 
 
-def distributed_evaluate(method, strategy: tf.distribute.Strategy, dataset: tf.data.Dataset) -> dict:
+def distributed_evaluate(
+    method, strategy: tf.distribute.Strategy, dataset: tf.data.Dataset
+) -> dict:
     """Runs ``method.test_step`` over a finite dataset on all replicas; returns aggregated logs."""
     _reset(method)
     dist = strategy.experimental_distribute_dataset(dataset)

@@ -113,7 +113,9 @@ def make_optimizer(cfg, total_steps: int) -> keras.optimizers.Optimizer:
     )
     momentum = float(get("momentum", 0.9))
     if name == "sgd":
-        opt = keras.optimizers.SGD(momentum=momentum, nesterov=bool(get("nesterov", False)), **common)
+        opt = keras.optimizers.SGD(
+            momentum=momentum, nesterov=bool(get("nesterov", False)), **common
+        )
     elif name == "adam":
         opt = keras.optimizers.Adam(**common)
     elif name == "adamw":

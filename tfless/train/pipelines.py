@@ -123,7 +123,9 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
     shuffle_buffer = int(cfg.get("shuffle_buffer") or 10_000)
 
     def stream(ds, bs, s):
-        ds = ds.shuffle(min(shuffle_buffer, max(num_train, 1)), seed=s, reshuffle_each_iteration=True)
+        ds = ds.shuffle(
+            min(shuffle_buffer, max(num_train, 1)), seed=s, reshuffle_each_iteration=True
+        )
         return ds.repeat().batch(bs, drop_remainder=True)
 
     labeled_view = view_fn(cfg.get("augment"), cfg.get("augment_kwargs"))
@@ -142,7 +144,9 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
     elif pipeline == "semi":
         mu = int(cfg.get("mu") or 0)
         if mu < 1:
-            raise ValueError(f"data.mu must be >= 1 for the 'semi' pipeline; got {cfg.get('mu')!r}.")
+            raise ValueError(
+                f"data.mu must be >= 1 for the 'semi' pipeline; got {cfg.get('mu')!r}."
+            )
         uview = view_fn(cfg.get("unlabeled_views"), cfg.get("views_kwargs"))
 
         def unlabeled_batch(b):
@@ -152,7 +156,9 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
                 out["index"] = b["index"]
             return out
 
-        lab = stream(labeled, batch_size, seed).map(labeled_batch, num_parallel_calls=tf.data.AUTOTUNE)
+        lab = stream(labeled, batch_size, seed).map(
+            labeled_batch, num_parallel_calls=tf.data.AUTOTUNE
+        )
         unl = stream(train_all, batch_size * mu, seed + 1).map(
             unlabeled_batch, num_parallel_calls=tf.data.AUTOTUNE
         )
@@ -201,7 +207,8 @@ def check_batch(batch, image_shape) -> None:
                 )
             if tuple(shape[1:]) != tuple(image_shape):
                 raise ValueError(
-                    f"Batch key {key!r} has images of shape {shape[1:]}; expected {tuple(image_shape)}."
+                    f"Batch key {key!r} has images of shape {shape[1:]}; "
+                    f"expected {tuple(image_shape)}."
                 )
 
     visit("", batch)

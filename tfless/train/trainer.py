@@ -98,7 +98,9 @@ def _flatten(d, prefix=""):
 
 def config_to_dict(config) -> dict:
     """A JSON-safe plain dict of a ConfigDict (tuples become lists)."""
-    return json.loads(json.dumps(config.to_dict() if hasattr(config, "to_dict") else config, default=list))
+    return json.loads(
+        json.dumps(config.to_dict() if hasattr(config, "to_dict") else config, default=list)
+    )
 
 
 def check_workdir(config, workdir: str) -> dict | None:
@@ -114,9 +116,7 @@ def check_workdir(config, workdir: str) -> dict | None:
         old = json.load(f)
     a = _flatten(old.get("config", {}))
     b = _flatten(config_to_dict(config))
-    diff = sorted(
-        k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in _RESUMABLE_KEYS
-    )
+    diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and k not in _RESUMABLE_KEYS)
     if diff:
         shown = ", ".join(f"{k}: {a.get(k)!r} -> {b.get(k)!r}" for k in diff[:8])
         raise ValueError(
@@ -235,7 +235,9 @@ def train_and_evaluate(
             config, data.image_shape, data.info.num_classes, strategy.num_replicas_in_sync
         )
         optimizer = make_optimizer(config.optimizer, steps)
-        method.compile(optimizer=optimizer, jit_compile=bool(config.train.get("jit_compile", False)))
+        method.compile(
+            optimizer=optimizer, jit_compile=bool(config.train.get("jit_compile", False))
+        )
         method.build_from_batch(example)
         method.built = True
         optimizer.build(method.trainable_variables)
@@ -275,10 +277,14 @@ def train_and_evaluate(
         callbacks.append(cb.HistoryWriter(os.path.join(workdir, "history.json"), initial_epoch))
         if config.train.get("tensorboard", True):
             callbacks.append(
-                keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard"), update_freq="epoch")
+                keras.callbacks.TensorBoard(
+                    os.path.join(workdir, "tensorboard"), update_freq="epoch"
+                )
             )
     callbacks.extend(cb.extra_callbacks(method, data, config))
-    has_eval = hasattr(method, "test_step") and getattr(method, "accuracy_tracker", None) is not None
+    has_eval = (
+        hasattr(method, "test_step") and getattr(method, "accuracy_tracker", None) is not None
+    )
 
     history = {}
     if initial_epoch < epochs:

@@ -47,8 +47,14 @@ def views_weak_strong(images):
     return {"image_weak": weak(images), "image_strong": strong(images)}
 
 
+def views_single(images):
+    return {"image": weak(images)}
+
+
 def views_multi_weak(k):
-    return lambda images: {"views": [weak(images) for _ in range(k)]}
+    # A tuple: tf.data would stack a list into one [K, B, ...] tensor, which tf.distribute
+    # would then split along K.
+    return lambda images: {"views": tuple(weak(images) for _ in range(k))}
 
 
 def make_semi_dataset(views, batch=20, mu=2, labels_per_class=4, seed=0, with_index=False):
@@ -83,9 +89,9 @@ def digits_test_dataset():
     ).batch(270)
 
 
-def tiny_encoder(widths=(16, 32)):
+def tiny_encoder(widths=(16, 32), **kwargs):
     """A small convnet whose batch-norm statistics settle within the few dozen test steps."""
-    enc = build_backbone("convnet", (8, 8, 1), widths=widths)
+    enc = build_backbone("convnet", (8, 8, 1), widths=widths, **kwargs)
     for layer in enc.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = 0.8
@@ -119,6 +125,7 @@ def semi():
         mirrored_strategy,
         replica_values,
         views_weak_strong,
+        views_single,
         views_multi_weak,
         weak,
         strong,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 
 import numpy as np
 import tensorflow as tf
@@ -54,7 +55,9 @@ def maximal_hamming_permutations(num_permutations: int = 100, grid: int = 3, see
       goes to each position.
     """
     n = grid * grid
-    candidates = np.array(list(itertools.permutations(range(n))), dtype=np.int8)
+    count = math.factorial(n)
+    flat = itertools.chain.from_iterable(itertools.permutations(range(n)))
+    candidates = np.fromiter(flat, dtype=np.int8, count=count * n).reshape(count, n)
     if not 1 <= num_permutations <= len(candidates):
         raise ValueError(
             f"num_permutations must be in [1, {len(candidates)}] for a {grid}x{grid} grid; "
@@ -66,7 +69,10 @@ def maximal_hamming_permutations(num_permutations: int = 100, grid: int = 3, see
     available[chosen[0]] = False
     summed = np.zeros(len(candidates), np.int64)
     for _ in range(num_permutations - 1):
-        summed += np.sum(candidates != candidates[chosen[-1]], axis=1)
+        last = candidates[chosen[-1]]
+        # Column by column: much faster than a row-wise sum over a [9!, 9] boolean array.
+        for j in range(n):
+            summed += candidates[:, j] != last[j]
         score = np.where(available, summed, -1)
         nxt = int(np.argmax(score))
         chosen.append(nxt)

@@ -12,14 +12,26 @@ from tfless.methods.semi.common import (
     validate_threshold,
 )
 from tfless.methods.semi.fixmatch import FixMatch
+from tfless.methods.semi.mean_teacher import MeanTeacher
+from tfless.methods.semi.mixmatch import MixMatch
+from tfless.methods.semi.pseudo_label import PseudoLabel
+from tfless.methods.semi.vat import VAT
 
 SEMI_METHODS: dict = {
+    "pseudo_label": PseudoLabel,
+    "mean_teacher": MeanTeacher,
+    "vat": VAT,
+    "mixmatch": MixMatch,
     "fixmatch": FixMatch,
 }
 
 __all__ = [
     "SEMI_METHODS",
+    "VAT",
     "FixMatch",
+    "MeanTeacher",
+    "MixMatch",
+    "PseudoLabel",
     "SemiMethod",
     "check_semi_batch",
     "validate_labeled_split",

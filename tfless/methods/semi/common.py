@@ -64,6 +64,19 @@ def validate_threshold(threshold, name: str = "threshold", allow_zero: bool = Fa
     return float(threshold)
 
 
+def view_list(views) -> list:
+    """The list of K view tensors ``[B, H, W, C]`` from a list/tuple or a stacked ``[K, B, H, W, C]``.
+
+    ``tf.data`` stacks a Python list inside a dict element into one tensor, so a
+    ``views`` entry may arrive either way.
+    """
+    if isinstance(views, (list, tuple)):
+        return list(views)
+    if len(views.shape) == 5:
+        return list(ops.unstack(views, axis=0)) if views.shape[0] is not None else [views]
+    return [views]
+
+
 def check_semi_batch(batch, unlabeled_keys) -> None:
     """Checks a semi-supervised batch's structure and static image shapes.
 
@@ -91,11 +104,12 @@ def check_semi_batch(batch, unlabeled_keys) -> None:
             raise ValueError(
                 f"batch['unlabeled'] lacks {key!r} (needed by this method); it has {sorted(unl)}."
             )
-        images = unl[key] if isinstance(unl[key], (list, tuple)) else [unl[key]]
+        many = isinstance(unl[key], (list, tuple)) or len(unl[key].shape) == 5
+        images = view_list(unl[key])
         for i, im in enumerate(images):
             got = tuple(im.shape[1:])
             if None not in got and None not in shape and got != shape:
-                where = f"{key}[{i}]" if isinstance(unl[key], (list, tuple)) else key
+                where = f"{key}[{i}]" if many else key
                 raise ValueError(
                     f"Unlabeled images batch['unlabeled'][{where!r}] have shape {got}; expected "
                     f"the labeled images' shape {shape}."

@@ -40,9 +40,19 @@ def evaluate(method, images, batch_size: int = 64) -> dict:
     return method.evaluate(ds, verbose=0, return_dict=True)
 
 
+def mirrored_strategy():
+    """``MirroredStrategy`` over the two logical CPUs of ``tests/conftest.py``."""
+    return tf.distribute.MirroredStrategy(
+        ["/cpu:0", "/cpu:1"], cross_device_ops=tf.distribute.ReductionToOneDevice()
+    )
+
+
 def fit_one_mirrored_step(build_method, images, batch_size: int = 8) -> dict:
     """Builds the method under a two-CPU MirroredStrategy and runs one ``fit`` step."""
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    # ReductionToOneDevice: several strategies built with collective all-reduce in one process
+    # reuse collective instance keys, and TF then rejects the second one's different gradient
+    # shapes ("Shape mismatch in the collective instance"). Replicas are still mirrored.
+    strategy = mirrored_strategy()
     with strategy.scope():
         method = build_method()
         method.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)

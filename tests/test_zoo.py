@@ -1,0 +1,164 @@
+"""Model zoo: registry, shipped encoder, checksum refusal, deterministic rebuilds, CLI."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from tfless import export, zoo
+from tfless.data import load
+
+NAME = "digits_supervised_convnet"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _digits(split, size=16):
+    ds = load("digits", split, image_size=size, channels=1)
+    batch = next(iter(ds.batch(10_000)))
+    return batch["image"].numpy(), batch["label"].numpy()
+
+
+def _zoo_copy(tmp_path):
+    """A copy of the shipped zoo directory; returns its registry path."""
+    target = tmp_path / "zoo"
+    shutil.copytree(os.path.dirname(zoo.DEFAULT_REGISTRY), target)
+    return str(target / "registry.json")
+
+
+def _flip_byte(path, offset=64):
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        byte = f.read(1)
+        f.seek(offset)
+        f.write(bytes([byte[0] ^ 0x01]))
+
+
+def test_registry_entries_are_complete():
+    entries = zoo.list_entries()
+    names = [e["name"] for e in entries]
+    assert NAME in names and len(names) == len(set(names))
+    for entry in entries:
+        assert entry["input"]["range"] == [0.0, 1.0] and len(entry["input"]["shape"]) == 3
+        assert entry["config"]["file"].startswith("configs/") and entry["feature_dim"] > 0
+        if not entry["shipped"]:
+            assert entry["expected_metrics"] and entry["reference"]
+            with pytest.raises(zoo.ZooError, match="recipe without shipped files"):
+                zoo.entry_path(entry)
+    entry = zoo.get_entry(NAME)
+    assert entry["shipped"] and entry["dataset"] == "digits"
+    assert entry["metrics"]["test_accuracy"] >= 0.95
+    assert entry["metrics_command"].startswith("tfless-zoo build " + NAME)
+    path = zoo.entry_path(entry)
+    total = sum(os.path.getsize(os.path.join(path, rel)) for rel in entry["files"])
+    assert total == entry["size_bytes"] and total < 3 * 2**20
+    assert export.CHECKSUMS_PATH in entry["files"] and "saved_model.pb" in entry["files"]
+    meta = export.read_metadata(path)
+    assert meta["input"]["shape"] == entry["input"]["shape"]
+    assert meta["output"]["dim"] == entry["feature_dim"]
+
+
+def test_shipped_encoder_loads_as_a_keras_layer():
+    layer = zoo.load_encoder(NAME)
+    assert isinstance(layer, keras.layers.Layer) and layer.metadata["method"] == "Supervised"
+    x, y = _digits("test")
+    feats = np.asarray(layer(x))
+    assert feats.shape == (540, 128) and np.all(np.isfinite(feats))
+    # A functional model built on the layer, as users would fine-tune or probe it.
+    inputs = keras.Input((16, 16, 1))
+    model = keras.Model(inputs, keras.layers.Dense(10)(layer(inputs)))
+    assert model.output_shape == (None, 10)
+    logits = np.asarray(zoo.load_encoder(NAME, signature="logits")(x))
+    accuracy = round(float(np.mean(logits.argmax(1) == y)), 4)
+    assert accuracy == zoo.get_entry(NAME)["metrics"]["test_accuracy"]
+
+
+def test_recorded_metrics_reproduce_from_the_shipped_files():
+    entry = zoo.get_entry(NAME)
+    assert zoo.measure(zoo.entry_path(entry), entry) == entry["metrics"]
+
+
+def test_tampered_or_incomplete_copies_are_refused(tmp_path):
+    registry = _zoo_copy(tmp_path)
+    assert zoo.verify(NAME, registry)["files"] == len(zoo.get_entry(NAME)["files"])
+    path = zoo.entry_path(zoo.get_entry(NAME, registry), registry)
+    data = os.path.join(path, "variables", "variables.data-00000-of-00001")
+    _flip_byte(data)
+    with pytest.raises(zoo.ChecksumError, match=r"tampered.*variables\.data-00000-of-00001"):
+        zoo.load_encoder(NAME, registry)
+    # Rewriting the export's own checksum file does not help: the registry still disagrees.
+    own = export.compute_checksums(path)
+    with open(os.path.join(path, export.CHECKSUMS_PATH), "w") as f:
+        json.dump(own, f)
+    export.verify_checksums(path)
+    with pytest.raises(zoo.ChecksumError, match="variables.data"):
+        zoo.verify(NAME, registry)
+    os.remove(data)
+    with pytest.raises(zoo.ChecksumError, match="missing file"):
+        zoo.load_encoder(NAME, registry)
+
+
+def test_unknown_names_and_bad_registries(tmp_path):
+    with pytest.raises(zoo.ZooError, match=f"No zoo entry 'nope'.*{NAME}"):
+        zoo.load_encoder("nope")
+    with pytest.raises(zoo.ZooError, match="recipe without shipped files"):
+        zoo.load_encoder("cifar10_fixmatch_wrn28_2_250")
+    bad = tmp_path / "registry.json"
+    bad.write_text('{"format": "other"}')
+    with pytest.raises(zoo.ZooError, match="format 'tfless.zoo/1'"):
+        zoo.list_entries(str(bad))
+    bad.write_text('{"format": "tfless.zoo/1", "entries": [{"name": "x"}]}')
+    with pytest.raises(zoo.ZooError, match="entry 0 lacks"):
+        zoo.list_entries(str(bad))
+    with pytest.raises(zoo.ZooError, match="does not exist"):
+        zoo.list_entries(str(tmp_path / "missing.json"))
+
+
+def test_build_is_deterministic_and_updates_the_registry(tmp_path):
+    entry = dict(zoo.get_entry(NAME))
+    for key in ("location", "files", "metrics", "weights_digest", "size_bytes"):
+        entry.pop(key)
+    entry.update(name="digits_smoke", shipped=False, config={**entry["config"], "arg": "smoke"})
+    registry = tmp_path / "zoo" / "registry.json"
+    registry.parent.mkdir()
+    registry.write_text(json.dumps({"format": zoo.REGISTRY_FORMAT, "entries": [entry]}))
+
+    first = zoo.build("digits_smoke", str(registry), update_registry=True, config_root=REPO)
+    built = zoo.get_entry("digits_smoke", str(registry))
+    assert built["shipped"] and built["location"] == "digits_smoke/1"
+    assert built["metrics"] == first.metrics and set(first.metrics) == {
+        "test_accuracy",
+        "knn_accuracy",
+        "linear_accuracy",
+    }
+    assert first.reproduced is None and built["weights_digest"]
+    feats1 = np.asarray(zoo.load_encoder("digits_smoke", str(registry))(_digits("test")[0][:32]))
+
+    second = zoo.build("digits_smoke", str(registry), update_registry=True, config_root=REPO)
+    assert second.reproduced is True
+    rebuilt = zoo.get_entry("digits_smoke", str(registry))
+    assert rebuilt["location"] == "digits_smoke/2" and rebuilt["metrics"] == built["metrics"]
+    assert os.listdir(registry.parent / "digits_smoke") == ["2"]  # the old version is removed
+    assert rebuilt["weights_digest"] == built["weights_digest"]  # bit-identical weights
+    feats2 = np.asarray(zoo.load_encoder("digits_smoke", str(registry))(_digits("test")[0][:32]))
+    np.testing.assert_array_equal(feats1, feats2)
+
+
+def test_cli_verify_reports_tampering(tmp_path):
+    registry = _zoo_copy(tmp_path)
+    path = zoo.entry_path(zoo.get_entry(NAME, registry), registry)
+    _flip_byte(os.path.join(path, "saved_model.pb"), offset=200)
+    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
+    proc = subprocess.run(
+        [sys.executable, "-m", "tfless.cli.zoo", "verify", NAME, f"--registry={registry}"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert proc.returncode == 1
+    assert "'saved_model.pb' has sha256" in proc.stderr and "tampered" in proc.stderr

@@ -487,6 +487,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             super().log_message(format, *args)
 
     def _send(self, status: int, payload: dict) -> None:
+        with self.server.count_lock:
+            self.server.request_count += 1
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -679,6 +681,8 @@ class LocalServer:
         self._httpd.store = store
         self._httpd.max_body_bytes = int(max_body_bytes)
         self._httpd.verbose = verbose
+        self._httpd.request_count = 0
+        self._httpd.count_lock = threading.Lock()
         self._thread = None
         self._grpc = None
         self.grpc_port = None
@@ -695,6 +699,11 @@ class LocalServer:
     @property
     def port(self) -> int:
         return self._httpd.server_address[1]
+
+    @property
+    def request_count(self) -> int:
+        """REST requests answered so far (any status)."""
+        return self._httpd.request_count
 
     @property
     def url(self) -> str:

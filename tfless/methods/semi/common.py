@@ -65,7 +65,7 @@ def validate_threshold(threshold, name: str = "threshold", allow_zero: bool = Fa
 
 
 def view_list(views) -> list:
-    """The list of K view tensors ``[B, H, W, C]`` from a list/tuple or a stacked ``[K, B, H, W, C]``.
+    """The K view tensors ``[B, H, W, C]`` of a list/tuple or of a stacked ``[K, B, H, W, C]``.
 
     ``tf.data`` stacks a Python list inside a dict element into one tensor, so a
     ``views`` entry may arrive either way.

@@ -1,0 +1,52 @@
+import keras
+import numpy as np
+import pytest
+
+from tfless.methods.semi import PseudoLabel
+
+
+def test_pseudo_label_learns(semi):
+    keras.utils.set_random_seed(0)
+    model = PseudoLabel(
+        semi.tiny_encoder(), num_classes=10, threshold=0.7, rampup_start=10, rampup_end=40
+    )
+    ds, _ = semi.make_semi_dataset(semi.views_single, batch=20, mu=3)
+    model.compile(optimizer=keras.optimizers.Adam(1e-2), jit_compile=False)
+    hist = model.fit(ds, steps_per_epoch=25, epochs=3, verbose=0).history
+    assert hist["labeled_loss"][-1] < 0.5 * hist["labeled_loss"][0]
+    assert hist["mask_rate"][-1] > hist["mask_rate"][0]
+    assert hist["pseudo_label_accuracy"][-1] > 0.6
+    acc = model.evaluate(semi.digits_test_dataset(), verbose=0, return_dict=True)["accuracy"]
+    assert acc > 0.5
+
+
+def test_pseudo_label_weight_is_zero_before_rampup_start(semi):
+    model = PseudoLabel(semi.tiny_encoder(), num_classes=10, threshold=0.01, rampup_start=5)
+    ds, _ = semi.make_semi_dataset(semi.views_single, batch=8, mu=2)
+    batch = next(iter(ds))
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    # At step 0 the loss is the labeled cross-entropy only.
+    loss = float(model.compute_loss(x=batch, training=False))
+    assert loss == pytest.approx(float(model.labeled_loss_tracker.result()), rel=1e-5)
+    assert float(model.unlabeled_loss_tracker.result()) > 0
+
+
+def test_pseudo_label_bad_input(semi):
+    enc = semi.tiny_encoder()
+    for bad in (1.0, -0.5, 2.0):
+        with pytest.raises(ValueError, match="threshold must be in \\[0, 1\\)"):
+            PseudoLabel(enc, num_classes=10, threshold=bad)
+    with pytest.raises(ValueError, match="rampup_start <= rampup_end"):
+        PseudoLabel(enc, num_classes=10, rampup_start=10, rampup_end=5)
+
+
+def test_pseudo_label_mirrored_one_step(semi):
+    strategy = semi.mirrored_strategy()
+    with strategy.scope():
+        model = PseudoLabel(semi.tiny_encoder(), num_classes=10)
+        model.compile(optimizer=keras.optimizers.SGD(0.03, momentum=0.9))
+    ds, _ = semi.make_semi_dataset(semi.views_single, batch=8, mu=2)
+    hist = model.fit(ds, steps_per_epoch=1, epochs=1, verbose=0).history
+    assert np.isfinite(hist["loss"][0])
+    a, b = semi.replica_values(model.head.kernel)
+    np.testing.assert_array_equal(a, b)

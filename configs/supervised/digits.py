@@ -7,7 +7,7 @@ Args (after the colon):
   (none)   all 1,257 training labels. Expected: >= 97% test accuracy (measured 99.4% with
            seed 0 at 3,000 steps), about 1 minute on 2 CPU cores.
   labeled  4 labels per class (40 images), the labeled-only reference the semi-supervised
-           methods must beat. Expected: about 80-85% test accuracy.
+           methods must beat. Expected: about 87% test accuracy (measured 86.7%, seed 0).
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: small ConvNet (32-64-128) on 16x16 digits, Adam 2e-3 with cosine decay and

@@ -12,6 +12,8 @@ from tfless.methods.semi.common import (
     validate_threshold,
 )
 from tfless.methods.semi.fixmatch import FixMatch
+from tfless.methods.semi.label_propagation import LabelPropagation
+from tfless.methods.semi.label_propagation_callback import LabelPropagationCallback
 from tfless.methods.semi.mean_teacher import MeanTeacher
 from tfless.methods.semi.mixmatch import MixMatch
 from tfless.methods.semi.pseudo_label import PseudoLabel
@@ -23,12 +25,15 @@ SEMI_METHODS: dict = {
     "vat": VAT,
     "mixmatch": MixMatch,
     "fixmatch": FixMatch,
+    "label_propagation": LabelPropagation,
 }
 
 __all__ = [
     "SEMI_METHODS",
     "VAT",
     "FixMatch",
+    "LabelPropagation",
+    "LabelPropagationCallback",
     "MeanTeacher",
     "MixMatch",
     "PseudoLabel",

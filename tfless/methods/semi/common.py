@@ -104,6 +104,8 @@ def check_semi_batch(batch, unlabeled_keys) -> None:
             raise ValueError(
                 f"batch['unlabeled'] lacks {key!r} (needed by this method); it has {sorted(unl)}."
             )
+        if not key.startswith(("image", "views")):
+            continue
         many = isinstance(unl[key], (list, tuple)) or len(unl[key].shape) == 5
         images = view_list(unl[key])
         for i, im in enumerate(images):

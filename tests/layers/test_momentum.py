@@ -1,0 +1,63 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfless.backbones import build_backbone
+from tfless.layers.momentum import MomentumCopy, momentum_update
+
+
+def _net():
+    return build_backbone("convnet", (8, 8, 1), widths=(4, 8))
+
+
+def test_copy_starts_equal_and_follows_the_ema():
+    src = _net()
+    ema = MomentumCopy(src, decay=0.9)
+    for t, s in zip(ema.network.weights, src.weights, strict=True):
+        np.testing.assert_array_equal(t.numpy(), s.numpy())
+    assert ema.trainable_weights == [] and len(src.trainable_weights) > 0  # source not frozen
+    before = [w.numpy() for w in ema.network.weights]
+    for w in src.weights:
+        w.assign(w.numpy() + 1.0)
+    ema.update()
+    for b, t, s in zip(before, ema.network.weights, src.weights, strict=True):
+        np.testing.assert_allclose(t.numpy(), 0.9 * b + 0.1 * s.numpy(), rtol=1e-6, atol=1e-7)
+    x = np.random.default_rng(0).uniform(size=(2, 8, 8, 1)).astype(np.float32)
+    assert ema(x).shape == (2, 8)
+
+
+def test_non_trainable_weights_can_be_left_alone():
+    src = _net()
+    ema = MomentumCopy(src, decay=0.5, average_non_trainable=False)
+    for w in src.weights:
+        w.assign(w.numpy() + 2.0)
+    ema.update(decay=0.0)
+    for t, s in zip(ema.network.weights, src.weights, strict=True):
+        if s.trainable:
+            np.testing.assert_allclose(t.numpy(), s.numpy())
+        else:
+            np.testing.assert_allclose(t.numpy(), s.numpy() - 2.0)
+
+
+def test_bad_decay():
+    with pytest.raises(ValueError, match="decay must be in \\[0, 1\\]; got 1.5"):
+        MomentumCopy(_net(), decay=1.5)
+
+
+def test_update_inside_replica_context_is_consistent():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        src = keras.Variable(np.ones(3, np.float32))
+        tgt = keras.Variable(np.zeros(3, np.float32))
+
+    @tf.function
+    def step(decay):
+        def fn():
+            momentum_update([tgt], [src], decay)
+
+        strategy.run(fn)
+
+    step(tf.constant(0.75))
+    for v in tgt.value.values:
+        np.testing.assert_allclose(v.numpy(), 0.25)

@@ -38,9 +38,10 @@ class Colorization(PretextMethod):
 
     Decoding (Eq. 5): :meth:`predict_ab` returns the annealed mean with T = 0.38.
 
-    Reads ``image`` ``[B, H, W, 3]`` RGB. Trackers: ``loss``, ``pretext_accuracy``
-    (per-pixel top-1 bin vs the target's most likely bin), ``ab_error`` (mean absolute
-    error of the annealed-mean ab, in Lab units).
+    Reads ``image`` ``[B, H, W, 3]`` RGB (grayscale ``[B, H, W, 1]`` is accepted as gray
+    RGB, which makes the task degenerate: all targets are a = b = 0). Trackers: ``loss``,
+    ``pretext_accuracy`` (per-pixel top-1 bin vs the target's most likely bin),
+    ``ab_error`` (mean absolute error of the annealed-mean ab, in Lab units).
 
     Args:
       encoder: tfless backbone built for ``(H, W, 1)`` or ``(H, W, 3)`` images.
@@ -98,18 +99,22 @@ class Colorization(PretextMethod):
         self.prior_counts = self.add_weight(
             shape=(q,), initializer="zeros", trainable=False, aggregation="sum", name="prior_counts"
         )
-        self.accuracy_tracker = keras.metrics.Mean(name="pretext_accuracy")
+        self.pretext_accuracy_tracker = keras.metrics.Mean(name="pretext_accuracy")
         self.ab_error_tracker = keras.metrics.Mean(name="ab_error")
 
     # ------------------------------------------------------------------ pieces
     def lightness_input(self, images):
         """What the encoder sees: ``L / 100`` ``[B, H, W, C_enc]`` in [0, 1]."""
+        if images.shape[-1] == 1:
+            images = ops.repeat(images, 3, axis=-1)
         light = rgb_to_lab(images)[..., :1] / 100.0
         return ops.repeat(light, self.encoder_channels, axis=-1)
 
     def targets(self, images):
         """Ground-truth ab ``[B, h, w, 2]`` at prediction resolution and its soft encoding
         ``[B, h, w, Q]``."""
+        if images.shape[-1] == 1:
+            images = ops.repeat(images, 3, axis=-1)
         ab = rgb_to_lab(images)[..., 1:]
         s = self.output_stride
         if s > 1:
@@ -148,15 +153,21 @@ class Colorization(PretextMethod):
     # ----------------------------------------------------------------- training
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         images = x["image"]
+        if images.shape[-1] == 1:
+            # A grayscale dataset is gray RGB: every target is the a = b = 0 bin, so the
+            # task is degenerate (kept runnable so one config schema serves every dataset).
+            images = ops.repeat(images, 3, axis=-1)
         if images.shape[-1] != 3:
-            raise ValueError(f"Colorization needs RGB images [B, H, W, 3]; got {images.shape}.")
+            raise ValueError(
+                f"Colorization needs RGB (or grayscale) images [B, H, W, 3]; got {images.shape}."
+            )
         ab, soft = self.targets(images)
         if training and self.fixed_prior is None:
             self.prior_counts.assign_add(ops.sum(ops.stop_gradient(soft), axis=[0, 1, 2]))
         logits = self.color_logits(images, training=training)
         loss = rebalanced_color_loss(logits, soft, ops.stop_gradient(self.class_weights()))
         hit = ops.cast(ops.argmax(logits, -1) == ops.argmax(soft, -1), "float32")
-        self.accuracy_tracker.update_state(ops.mean(hit))
+        self.pretext_accuracy_tracker.update_state(ops.mean(hit))
         decoded = annealed_mean(ops.stop_gradient(logits), self.bins, self.temperature)
         self.ab_error_tracker.update_state(ops.mean(ops.abs(decoded - ab)))
         return loss

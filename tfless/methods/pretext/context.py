@@ -83,7 +83,9 @@ class ContextPrediction(PretextMethod):
         allow_any_image_size(encoder, c)
         check_encoder_runs_on(encoder, patch, c, "ContextPrediction")
         self.head = mlp_head(2 * feature_dim_of(encoder), int(hidden_dim), 8, "context_head")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="pretext_accuracy")
+        self.pretext_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
+            name="pretext_accuracy"
+        )
 
     def _defend(self, patches):
         if self.aberration == "color_drop":
@@ -107,5 +109,5 @@ class ContextPrediction(PretextMethod):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         _, _, labels, logits = self.pair_logits(x["image"], training=training)
-        self.accuracy_tracker.update_state(labels, logits)
+        self.pretext_accuracy_tracker.update_state(labels, logits)
         return pretext_cross_entropy(labels, logits)

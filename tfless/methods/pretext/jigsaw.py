@@ -91,7 +91,9 @@ class Jigsaw(PretextMethod):
             len(self.permutations),
             "jigsaw_head",
         )
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="pretext_accuracy")
+        self.pretext_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
+            name="pretext_accuracy"
+        )
 
     def puzzle_logits(self, images, training: bool = False, seed=None):
         """Shuffled tiles ``[B, n, t, t, C]``, permutation labels ``[B]`` and logits ``[B, P]``."""
@@ -104,5 +106,5 @@ class Jigsaw(PretextMethod):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         _, labels, logits = self.puzzle_logits(x["image"], training=training)
-        self.accuracy_tracker.update_state(labels, logits)
+        self.pretext_accuracy_tracker.update_state(labels, logits)
         return pretext_cross_entropy(labels, logits)

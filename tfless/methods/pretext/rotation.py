@@ -38,7 +38,9 @@ class Rotation(PretextMethod):
         if hidden_dim < 0:
             raise ValueError(f"hidden_dim must be >= 0; got {hidden_dim!r}.")
         self.head = mlp_head(feature_dim_of(encoder), int(hidden_dim), 4, "rotation_head")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="pretext_accuracy")
+        self.pretext_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
+            name="pretext_accuracy"
+        )
 
     def rotation_logits(self, images, training: bool = False):
         """Rotated copies, their labels and logits: ``([4B,H,H,C], [4B], [4B, 4])``."""
@@ -48,5 +50,5 @@ class Rotation(PretextMethod):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         _, labels, logits = self.rotation_logits(x["image"], training=training)
-        self.accuracy_tracker.update_state(labels, logits)
+        self.pretext_accuracy_tracker.update_state(labels, logits)
         return pretext_cross_entropy(labels, logits)

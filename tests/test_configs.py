@@ -39,6 +39,8 @@ def test_smoke_variant_trains(path, tmp_path):
     with config.unlocked():
         config.train.verbose = 0
         config.train.tensorboard = False
+        # The linear probe is tested on its own; kNN keeps the frozen-feature path covered.
+        config.eval = {"protocols": ("knn",)}
     if config.data.dataset in BUILTIN_DATASETS:
         result = train_and_evaluate(config, str(tmp_path / "run"))
     else:

@@ -322,6 +322,9 @@ def train_and_evaluate(
     metrics["epochs"] = int(epoch_var.numpy())
     if has_eval:
         metrics.update(evaluate_accuracy(method, data.test, strategy))
+    protocols = _protocols(config, has_eval)
+    if protocols and chief:
+        metrics.update(evaluate_features(method, data, protocols))
     metrics["weights_digest"] = _weights_digest(method)
     if chief:
         cb.write_json_atomic(os.path.join(workdir, METRICS), metrics)
@@ -339,6 +342,58 @@ def evaluate_accuracy(method, test: tf.data.Dataset, strategy=None) -> dict:
     else:
         logs = method.evaluate(test, verbose=0, return_dict=True)
     return {"test_accuracy": float(logs["accuracy"]), "test_loss": float(logs["loss"])}
+
+
+FEATURE_PROTOCOLS = ("knn", "linear")
+
+
+def _protocols(config, has_classifier: bool) -> tuple[str, ...]:
+    """Frozen-feature protocols to run at the end: ``config.eval.protocols`` or a default.
+
+    Methods without a classifier head (self-supervised) get kNN and a linear probe by
+    default; classifiers get their own test accuracy only.
+    """
+    ev = config.get("eval") if hasattr(config, "get") else None
+    chosen = ev.get("protocols") if ev is not None else None
+    if chosen is None:
+        return () if has_classifier else FEATURE_PROTOCOLS
+    chosen = tuple(chosen)
+    bad = [p for p in chosen if p not in FEATURE_PROTOCOLS]
+    if bad:
+        raise ValueError(
+            f"Unknown eval.protocols {bad}. Expected some of {list(FEATURE_PROTOCOLS)}."
+        )
+    return chosen
+
+
+def _arrays(ds: tf.data.Dataset, indices=None):
+    images, labels = [], []
+    for b in ds.map(lambda ex: (ex["image"], ex["label"])).batch(1024).as_numpy_iterator():
+        images.append(b[0])
+        labels.append(b[1])
+    x, y = np.concatenate(images), np.concatenate(labels)
+    return (x, y) if indices is None else (x[indices], y[indices])
+
+
+def evaluate_features(method, data: pipelines.Data, protocols=FEATURE_PROTOCOLS) -> dict:
+    """kNN (k=200, T=0.1) and linear-probe accuracy of the frozen encoder on the test split.
+
+    The probe/kNN memory is the labeled training subset (all of it when all labels are used).
+    """
+    from tfless.evaluation import extract_features
+    from tfless.evaluation.knn import knn_features
+    from tfless.evaluation.linear_probe import linear_probe_features
+
+    xtr, ytr = _arrays(data.raw_train, data.labeled_indices)
+    xte, yte = _arrays(data.test.unbatch())
+    ftr = extract_features(method.encoder, xtr)
+    fte = extract_features(method.encoder, xte)
+    out = {}
+    if "knn" in protocols:
+        out.update(knn_features(ftr, ytr, fte, yte, k=min(200, len(ytr)), temperature=0.1))
+    if "linear" in protocols:
+        out.update(linear_probe_features(ftr, ytr, fte, yte))
+    return out
 
 
 def restore_method(workdir: str):

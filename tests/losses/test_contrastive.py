@@ -95,7 +95,7 @@ def test_pirl_nce_matches_numpy():
 
     ref = np.mean(
         [
-            -np.log(h(an[i], pn[i])) - sum(np.log(1 - h(an[i], nn[i, j])) for j in range(7))
+            -np.log(h(an[i], pn[i])) - sum(np.log(1 - h(pn[i], nn[i, j])) for j in range(7))
             for i in range(3)
         ]
     )

@@ -130,52 +130,64 @@ def moco_loss(queries, keys, queue, temperature: float = 0.07):
 
 
 def pirl_nce(
-    anchors,
-    positives,
+    memory,
+    representations,
     negatives,
     temperature: float = 0.07,
     num_data: int = 1,
     log_z=0.0,
 ):
-    """PIRL's noise-contrastive estimation loss (Misra & van der Maaten 2019, Eqs. 3-4).
+    """PIRL's noise-contrastive estimation loss (Misra & van der Maaten 2019, Eqs. 3-5).
 
     With ``s(u, v)`` the cosine similarity and ``p(u, v) = exp(s / tau) / Z``,
     ``h(u, v) = p / (p + M / num_data)`` is the probability that ``(u, v)`` came
     from the data rather than from the uniform noise distribution over the
     ``num_data`` examples, with ``M`` noise samples per positive (Gutmann &
-    Hyvarinen 2010; Wu et al. 2018). The loss is
-    ``-log h(a_i, p_i) - sum_j log(1 - h(a_i, n_ij))`` averaged over ``i``.
+    Hyvarinen 2010; Wu et al. 2018). For a memory-bank entry ``m_I`` and a
+    network representation ``r`` of the same image (``g(v_It)`` or ``f(v_I)``),
+    ``L_NCE(m_I, r) = -log h(m_I, r) - sum_j log(1 - h(r, m_j'))`` over the
+    negatives ``m_j'``, averaged over the batch.
 
     Args:
-      anchors: ``[B, D]`` memory-bank representations ``m_I`` (the paper's anchor).
-      positives: ``[B, D]`` representations of the same images (``g(v_It)`` or ``f(v_I)``).
+      memory: ``[B, D]`` memory-bank representations ``m_I`` of the batch's images.
+      representations: ``[B, D]`` network outputs for the same images (gradients flow here).
       negatives: ``[B, M, D]`` or ``[M, D]`` (shared) memory-bank rows of other images.
       temperature: tau > 0 (0.07 in the paper).
       num_data: dataset size ``|D|``; the noise distribution is uniform over it.
-      log_z: ``log Z``, the normalization constant of ``p`` (Wu et al. estimate
-        it once from the first batch; see :class:`tfless.methods.contrastive.PIRL`).
+      log_z: ``log Z``, the normalization constant of ``p``.
 
     Returns:
       Scalar mean loss.
     """
     temperature = check_temperature(temperature)
-    a, p, n = l2_normalize(anchors), l2_normalize(positives), l2_normalize(negatives)
-    pos_score = tf.reduce_sum(a * p, axis=-1) / temperature
+    m, r, n = l2_normalize(memory), l2_normalize(representations), l2_normalize(negatives)
+    pos_score = tf.reduce_sum(m * r, axis=-1) / temperature
     if len(n.shape) == 2:
-        neg_score = tf.matmul(a, n, transpose_b=True) / temperature
+        neg_score = tf.matmul(r, n, transpose_b=True) / temperature
     else:
-        neg_score = tf.einsum("bd,bmd->bm", a, n) / temperature
-    num_noise = tf.cast(tf.shape(neg_score)[1], a.dtype)
+        neg_score = tf.einsum("bd,bmd->bm", r, n) / temperature
+    num_noise = tf.cast(tf.shape(neg_score)[1], r.dtype)
     log_noise = tf.math.log(num_noise / float(num_data))
-
     # Written with softplus for stability: log h = -softplus(log(M/n) - log p) and
     # log(1 - h) = -softplus(log p - log(M/n)).
-    def log_p(score):
-        return score - log_z
-
-    log_h_pos = -tf.nn.softplus(log_noise - log_p(pos_score))
-    log_one_minus_h_neg = -tf.nn.softplus(log_p(neg_score) - log_noise)
+    log_h_pos = -tf.nn.softplus(log_noise - (pos_score - log_z))
+    log_one_minus_h_neg = -tf.nn.softplus((neg_score - log_z) - log_noise)
     return -tf.reduce_mean(log_h_pos + tf.reduce_sum(log_one_minus_h_neg, axis=1))
+
+
+def nce_log_partition(scores, num_data: int):
+    """Monte Carlo ``log Z`` of NCE: ``log(num_data * mean(exp(scores)))`` (Wu et al. 2018, Eq. 8).
+
+    Args:
+      scores: ``[..., M]`` temperature-scaled similarities to ``M`` uniformly drawn examples.
+      num_data: dataset size.
+
+    Returns:
+      Scalar ``log Z`` (no gradient).
+    """
+    scores = tf.stop_gradient(scores)
+    count = tf.cast(tf.size(scores), scores.dtype)
+    return tf.math.log(float(num_data)) + tf.reduce_logsumexp(scores) - tf.math.log(count)
 
 
 def tanh_clip(scores, clip: float = 20.0):

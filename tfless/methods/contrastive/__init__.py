@@ -1,11 +1,13 @@
 """Contrastive methods; ``CONTRASTIVE_METHODS`` is merged into ``tfless.methods.METHODS``."""
 
 from tfless.methods.contrastive.moco import MoCo
+from tfless.methods.contrastive.pirl import PIRL
 from tfless.methods.contrastive.simclr import SimCLR
 
 CONTRASTIVE_METHODS: dict = {
     "simclr": SimCLR,
     "moco": MoCo,
+    "pirl": PIRL,
 }
 
-__all__ = ["CONTRASTIVE_METHODS", "MoCo", "SimCLR"]
+__all__ = ["CONTRASTIVE_METHODS", "PIRL", "MoCo", "SimCLR"]

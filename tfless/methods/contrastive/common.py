@@ -73,3 +73,22 @@ def batch_images(inputs):
         if "views" in inputs:
             return inputs["views"][0]
     return inputs
+
+
+def shared_encoder_at(encoder, input_shape, name: str | None = None):
+    """The same layers (same weights) as functional ``encoder``, re-wired for ``input_shape``.
+
+    PIRL's jigsaw tiles and CPC's patches go through the image encoder at a
+    smaller size; Keras functional models check their declared input shape, so
+    the graph is re-applied to a new ``Input`` with every layer reused.
+    """
+    import keras
+
+    inputs = keras.Input(tuple(int(d) for d in input_shape), name="patch")
+    model = keras.models.clone_model(
+        encoder, input_tensors=inputs, clone_function=lambda layer: layer
+    )
+    if name is not None:
+        model.name = name
+    model.feature_dim = int(model.output.shape[-1])
+    return model

@@ -307,3 +307,27 @@ def test_bad_magnitude_name_probability():
         ops.random_flip_left_right(images, p=1.5)
     with pytest.raises(ValueError, match="unknown argument"):
         ops.apply_op(images, "Rotate", 3.0, angle=4)
+
+
+def test_apply_per_image_with_empty_groups():
+    # One image and 17 ops: 16 groups are empty in every call and must stay well-shaped.
+    image = _test_images(batch=1)
+    for k, name in enumerate(ops.OP_NAMES):
+        out = ops.apply_per_image(
+            ops.to_float255(tf.constant(image)), [k], [6.0], ops.OP_NAMES, quantized=True
+        )
+        assert out.shape == image.shape, name
+        if name not in ops._GEOMETRIC_OPS + ("Cutout",):
+            single = ops.OPS[name](image, 6.0).numpy()
+            np.testing.assert_array_equal(ops.from_float255(out, tf.uint8).numpy(), single)
+
+
+@pytest.mark.parametrize("name", [n for n in ops.OP_NAMES if n not in ops._GEOMETRIC_OPS])
+def test_non_geometric_ops_compile_with_xla(name):
+    images = _test_images(batch=2)
+    compiled = tf.function(lambda x: ops.OPS[name](x, 7.0), jit_compile=True)
+    out = compiled(images).numpy()
+    if name != "Cutout":
+        # XLA may fuse float arithmetic differently: truncation can move by one level.
+        expected = ops.OPS[name](images, 7.0).numpy().astype(int)
+        assert np.abs(out.astype(int) - expected).max() <= 1

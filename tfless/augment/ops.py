@@ -33,9 +33,15 @@ AutoContrast, Equalize, Invert, Identity
 Geometric ops fill uncovered pixels with grey (128 of 255), as the reference does.
 
 Internally pixels are float32 on the 0..255 scale. For uint8 input every op rounds its
-result to integers, as PIL does; for float32 input the lookup-table ops (AutoContrast,
-Equalize, Invert, Posterize, Solarize, SolarizeAdd) quantize the image to 256 levels
-because they are defined on 8-bit values.
+result to integers as PIL does (blends truncate, like ``Image.blend``); for float32 input
+AutoContrast, Equalize and Posterize quantize the image to 256 levels because they are
+defined on 8-bit values, and the other ops keep full precision.
+
+XLA: every op except the geometric ones (Rotate, ShearX/Y, TranslateX/Y) and
+``random_resized_crop`` compiles under ``jit_compile=True``; those use
+``ImageProjectiveTransformV3`` / ``CropAndResize``, which have no XLA kernel. The per-image
+dispatch (``apply_per_image``) groups by op with dynamic shapes and is not XLA-compilable;
+it is meant for ``tf.data`` and plain ``tf.function``.
 
 Per-image op choice (RandAugment, AutoAugment policies) is done by ``apply_per_image``: it
 groups the batch by chosen op (``tf.dynamic_partition``), runs each op once on its group

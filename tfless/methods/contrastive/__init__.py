@@ -1,5 +1,6 @@
 """Contrastive methods; ``CONTRASTIVE_METHODS`` is merged into ``tfless.methods.METHODS``."""
 
+from tfless.methods.contrastive.cpc import CPC
 from tfless.methods.contrastive.moco import MoCo
 from tfless.methods.contrastive.pirl import PIRL
 from tfless.methods.contrastive.simclr import SimCLR
@@ -8,6 +9,7 @@ CONTRASTIVE_METHODS: dict = {
     "simclr": SimCLR,
     "moco": MoCo,
     "pirl": PIRL,
+    "cpc": CPC,
 }
 
-__all__ = ["CONTRASTIVE_METHODS", "PIRL", "MoCo", "SimCLR"]
+__all__ = ["CONTRASTIVE_METHODS", "CPC", "PIRL", "MoCo", "SimCLR"]

@@ -481,6 +481,9 @@ _PATH_RE = re.compile(
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "tfless-serve"
+    # Headers and body go out in two writes; with Nagle on, the peer's delayed ACK
+    # stalls every keep-alive response by ~40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format, *args):  # noqa: A002 - base class signature
         if getattr(self.server, "verbose", False):
@@ -869,7 +872,8 @@ class FeatureClient:
     def _rest(self, method: str, url: str, payload: dict | None = None) -> dict:
         import requests
 
-        data = None if payload is None else json.dumps(payload)
+        # Bytes, not str: http.client then sends headers and body in one segment.
+        data = None if payload is None else json.dumps(payload).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
         delay = self.backoff
         for attempt in range(self.max_retries + 1):

@@ -1,0 +1,197 @@
+"""Fine-tuning an encoder with a fraction of the labels (semi-supervised evaluation).
+
+The protocol of Zhai et al. 2019 (S4L) and Chen et al. 2020 (SimCLR, Sec. 4.2):
+the pre-trained encoder plus a new linear layer are trained end to end on 1%, 10%
+or 100% of the labeled training set (class-balanced subsets), and top-1 accuracy
+on the test split is reported. The encoder passed in is copied, never modified.
+"""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from tfless.data.splits import labeled_unlabeled_split
+from tfless.evaluation.linear_probe import _check_xy
+
+DEFAULT_FRACTIONS = (0.01, 0.1, 1.0)
+
+
+def trainable_copy(encoder) -> keras.layers.Layer:
+    """A trainable copy of ``encoder`` (a Method's encoder, a ``keras.Model``, or the
+    directory of a SavedModel export, loaded as a trainable ``TFSMLayer``).
+
+    Raises:
+      ValueError: for objects whose weights cannot be trained (a bare callable, an
+        already loaded SavedModel object).
+    """
+    if isinstance(encoder, (str, os.PathLike)):
+        return keras.layers.TFSMLayer(
+            os.fspath(encoder), call_endpoint="serving_default", trainable=True
+        )
+    inner = getattr(encoder, "encoder", None)
+    if isinstance(encoder, keras.Model) and isinstance(inner, keras.Model):
+        encoder = inner
+    if isinstance(encoder, keras.Model):
+        copy = keras.models.clone_model(encoder)
+        copy.set_weights(encoder.get_weights())
+        copy.trainable = True
+        return copy
+    raise ValueError(
+        f"Cannot fine-tune {type(encoder).__name__}: expected a Method, a keras.Model or a "
+        "SavedModel export directory (loaded as a trainable TFSMLayer)."
+    )
+
+
+def _adam_fit(model: keras.Model, ds: tf.data.Dataset, steps: int, learning_rate: float):
+    """Adam (Kingma & Ba 2015, default betas) in a plain TF loop.
+
+    Used for SavedModel exports: Keras optimizers name their slot variables after the
+    model's variables, and SavedModel variable names ("conv0/kernel:0") are no valid
+    scope names, so ``keras.optimizers.Adam`` refuses them.
+    """
+    variables = model.trainable_variables
+    m = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in variables]
+    s2 = [tf.Variable(tf.zeros(v.shape, v.dtype), trainable=False) for v in variables]
+    b1, b2, eps = 0.9, 0.999, 1e-7
+
+    @tf.function
+    def step(x, y, t):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = tf.reduce_mean(
+                keras.losses.sparse_categorical_crossentropy(y, logits, from_logits=True)
+            )
+        grads = tape.gradient(loss, variables)
+        lr = learning_rate * tf.sqrt(1 - b2**t) / (1 - b1**t)
+        for v, g, mv, sv in zip(variables, grads, m, s2, strict=True):
+            if g is None:
+                continue
+            mv.assign(b1 * mv + (1 - b1) * g)
+            sv.assign(b2 * sv + (1 - b2) * tf.square(g))
+            v.assign_sub(lr * mv / (tf.sqrt(sv) + eps))
+        return loss
+
+    for t, (x, y) in enumerate(ds.take(steps), start=1):
+        step(x, y, tf.constant(t, tf.float32))
+
+
+def recompute_batch_norm(model: keras.Model, images, max_images: int = 1024) -> int:
+    """Sets every BatchNormalization's moving statistics to those of ``images``.
+
+    "Precise BN" (Wu & Johnson 2021, "Rethinking 'Batch' in BatchNorm"): after a short
+    fine-tuning the exponential moving averages (momentum 0.99) still remember their
+    initial values, so inference-mode accuracy lags the trained weights. One forward
+    pass in training mode with momentum 0 replaces them by the statistics of up to
+    ``max_images`` images. Layers inside a SavedModel (``TFSMLayer``) are out of reach.
+
+    Returns:
+      the number of BatchNormalization layers updated.
+    """
+    layers = [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+    if not layers:
+        return 0
+    saved = [layer.momentum for layer in layers]
+    for layer in layers:
+        layer.momentum = 0.0
+    try:
+        model(tf.convert_to_tensor(np.asarray(images[:max_images], np.float32)), training=True)
+    finally:
+        for layer, m in zip(layers, saved, strict=True):
+            layer.momentum = m
+    return len(layers)
+
+
+def label_subset(labels, fraction: float, seed: int = 0) -> np.ndarray:
+    """Sorted indices of a class-balanced subset holding ``fraction`` of the labels
+    (at least one per class)."""
+    labels = np.asarray(labels)
+    if not 0 < fraction <= 1:
+        raise ValueError(f"label fraction must be in (0, 1]; got {fraction!r}.")
+    if fraction == 1:
+        return np.arange(len(labels))
+    num_classes = len(np.unique(labels))
+    per_class = max(1, int(round(fraction * len(labels) / num_classes)))
+    return labeled_unlabeled_split(labels, per_class, seed)[0]
+
+
+def finetune(
+    encoder,
+    train_images,
+    train_labels,
+    test_images,
+    test_labels,
+    fractions=DEFAULT_FRACTIONS,
+    steps: int = 300,
+    batch_size: int = 64,
+    learning_rate: float = 1e-3,
+    seed: int = 0,
+    precise_bn: bool = True,
+) -> dict:
+    """Fine-tunes a copy of the encoder + a Dense head for each label fraction.
+
+    Args:
+      encoder: see :func:`trainable_copy`.
+      train_images, test_images: float32 ``[N, H, W, C]`` in [0, 1].
+      train_labels, test_labels: int ``[N]``.
+      fractions: label fractions in (0, 1].
+      steps: Adam steps per fraction.
+      batch_size: batch size (capped at the subset size).
+      learning_rate: Adam learning rate.
+      seed: seed of the subsets and the initialisation.
+      precise_bn: recompute batch-norm statistics on the labeled subset after training
+        (see :func:`recompute_batch_norm`).
+
+    Returns:
+      ``{"finetune_1%": acc, "finetune_10%": acc, "finetune_100%": acc, ...}`` (test
+      top-1 accuracy) plus ``"finetune_labels_<p>%"``: the number of labels used.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be >= 1; got {steps!r}.")
+    train_images = np.asarray(train_images, np.float32)
+    test_images = np.asarray(test_images, np.float32)
+    _, train_labels = _check_xy(train_images.reshape(len(train_images), -1), train_labels, "train")
+    _, test_labels = _check_xy(test_images.reshape(len(test_images), -1), test_labels, "test")
+    num_classes = int(max(train_labels.max(), test_labels.max())) + 1
+    results = {}
+    for fraction in fractions:
+        idx = label_subset(train_labels, fraction, seed)
+        keras.utils.set_random_seed(seed)
+        backbone = trainable_copy(encoder)
+        inputs = keras.Input(train_images.shape[1:])
+        feats = backbone(inputs)
+        if isinstance(feats, dict):
+            feats = feats["feature_vector"]
+        model = keras.Model(inputs, keras.layers.Dense(num_classes)(feats))
+        bs = min(batch_size, len(idx))
+        ds = tf.data.Dataset.from_tensor_slices((train_images[idx], train_labels[idx]))
+        ds = ds.shuffle(len(idx), seed=seed).repeat().batch(bs, drop_remainder=True)
+        if isinstance(backbone, keras.layers.TFSMLayer):
+            _adam_fit(model, ds, steps, learning_rate)
+        else:
+            model.compile(
+                optimizer=keras.optimizers.Adam(learning_rate),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                jit_compile=False,
+            )
+            model.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+        if precise_bn:
+            recompute_batch_norm(model, train_images[idx])
+        logits = np.concatenate(
+            [
+                np.asarray(model(test_images[i : i + 256], training=False))
+                for i in range(0, len(test_images), 256)
+            ]
+        )
+        acc = np.mean(logits.argmax(-1) == test_labels)
+        key = f"{fraction * 100:g}%"
+        results[f"finetune_{key}"] = float(acc)
+        results[f"finetune_labels_{key}"] = int(len(idx))
+    return results

@@ -107,19 +107,31 @@ def test_pirl_nce_matches_numpy():
     np.testing.assert_allclose(shared, tiled.numpy(), rtol=1e-5)
 
 
+def _np_amdim(anchors, loc, offset, clip=20.0):
+    raw = np.einsum("iad,jld->iajl", anchors, loc) / np.sqrt(anchors.shape[-1])
+    s = clip * np.tanh(raw / clip)
+    ref = []
+    for i in range(anchors.shape[0]):
+        own = offset + i
+        for a in range(anchors.shape[1]):
+            negs = np.concatenate([s[i, a, j] for j in range(loc.shape[0]) if j != own])
+            for k in range(loc.shape[1]):
+                ref.append(_logsumexp(np.concatenate([[s[i, a, own, k]], negs])) - s[i, a, own, k])
+    return np.mean(ref), np.mean(raw**2)
+
+
 def test_amdim_nce_matches_numpy():
     rng = np.random.RandomState(5)
     g, loc = rng.randn(3, 4).astype("f4") * 3, rng.randn(3, 2, 4).astype("f4") * 3
-    raw = np.einsum("id,jld->ijl", g, loc) / 2.0
-    s = 20 * np.tanh(raw / 20)
-    ref = []
-    for i in range(3):
-        negs = np.concatenate([s[i, j] for j in range(3) if j != i])
-        for k in range(2):
-            ref.append(_logsumexp(np.concatenate([[s[i, i, k]], negs])) - s[i, i, k])
+    ref, sq = _np_amdim(g[:, None], loc, 0)
     nce, reg = C.amdim_nce(tf.constant(g), tf.constant(loc), clip=20.0, reg_weight=0.05)
-    np.testing.assert_allclose(nce.numpy(), np.mean(ref), rtol=1e-4)
-    np.testing.assert_allclose(reg.numpy(), 0.05 * np.mean(raw**2), rtol=1e-4)
+    np.testing.assert_allclose(nce.numpy(), ref, rtol=1e-4)
+    np.testing.assert_allclose(reg.numpy(), 0.05 * sq, rtol=1e-4)
+    # several anchors per image, and a replica's slice of a larger gathered batch
+    anchors, loc = rng.randn(2, 3, 4).astype("f4"), rng.randn(5, 2, 4).astype("f4")
+    ref, _ = _np_amdim(anchors, loc, 2, clip=5.0)
+    nce, _ = C.amdim_nce(anchors, loc, clip=5.0, offset=2)
+    np.testing.assert_allclose(nce.numpy(), ref, rtol=1e-4)
 
 
 @pytest.mark.parametrize("tau", [0.0, -0.1, None, "x"])

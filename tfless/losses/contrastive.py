@@ -195,39 +195,42 @@ def tanh_clip(scores, clip: float = 20.0):
     return clip * tf.tanh(scores / clip)
 
 
-def amdim_nce(global_features, local_features, clip: float = 20.0, reg_weight: float = 4e-2):
-    """AMDIM's NCE between global vectors of one view and local vectors of the other.
+def amdim_nce(anchors, local_features, clip: float = 20.0, reg_weight: float = 5e-2, offset=0):
+    """AMDIM's NCE between anchor vectors of one view and local vectors of the other.
 
-    For image ``i`` the positives are its own ``L`` local vectors; the negatives
-    of each are all local vectors of the other images in the batch. Each
-    positive is scored against all negatives with a softmax; scores are
-    tanh-clipped, and ``reg_weight * mean(raw_score^2)`` keeps the raw scores
-    small (Bachman et al. 2019, Sec. 3.3).
+    Anchor ``i`` (a global vector, or each of ``A`` local vectors of image ``i``)
+    has as positives the ``L`` local vectors of the same image in the other
+    view, ``local_features[offset + i]``; the negatives of each positive are all
+    local vectors of the other images. Scores are ``<a, l> / sqrt(D)``; each
+    positive is scored against all negatives with a softmax after soft clipping
+    ``c * tanh(s / c)``, and ``reg_weight * mean(raw_score^2)`` keeps the raw
+    scores small (Bachman, Hjelm & Buchwalter 2019, Sec. 3.3 and Sec. 4's
+    stabilization; c = 20 and weight 5e-2 as in the authors' code).
 
     Args:
-      global_features: ``[B, D]`` one vector per image (view A).
-      local_features: ``[B, L, D]`` ``L`` local vectors per image (view B).
+      anchors: ``[B, D]`` or ``[B, A, D]`` (view A).
+      local_features: ``[N, L, D]`` local vectors of the global batch (view B), ``N >= B``.
       clip: c of the tanh clip.
       reg_weight: weight of the squared-score penalty.
+      offset: row of anchor 0's image in ``local_features`` (``replica_id * B``).
 
     Returns:
-      ``(nce, reg)``: scalar NCE loss and the (already weighted) regularizer.
+      ``(nce, reg)``: scalar NCE loss (mean over anchors and positives) and the
+      weighted regularizer.
     """
-    b = tf.shape(local_features)[0]
-    num_local = tf.shape(local_features)[1]
-    dim = tf.cast(tf.shape(global_features)[-1], global_features.dtype)
-    # scores[i, j, l] = <g_i, local_j,l> scaled by sqrt(D) as in the paper's code base.
-    raw = tf.einsum("id,jld->ijl", global_features, local_features) / tf.sqrt(dim)
+    if len(anchors.shape) == 2:
+        anchors = anchors[:, None]
+    b = tf.shape(anchors)[0]
+    n = tf.shape(local_features)[0]
+    dim = tf.cast(tf.shape(anchors)[-1], anchors.dtype)
+    raw = tf.einsum("iad,jld->iajl", anchors, local_features) / tf.sqrt(dim)  # [B, A, N, L]
     reg = reg_weight * tf.reduce_mean(tf.square(raw))
     scores = tanh_clip(raw, clip)
-    eye = tf.eye(b, dtype=scores.dtype)
-    pos = tf.linalg.diag_part(tf.transpose(scores, [2, 0, 1]))  # [L, B]
-    pos = tf.transpose(pos)  # [B, L]
-    # Negatives: every local vector of every other image.
-    neg = tf.reshape(scores, [b, -1])
-    neg_mask = tf.reshape(tf.tile((1.0 - eye)[:, :, None], [1, 1, num_local]), [b, -1])
-    neg_logits = neg + (1.0 - neg_mask) * _MASK_LOGIT  # [B, B*L]
-    neg_lse = tf.reduce_logsumexp(neg_logits, axis=1, keepdims=True)  # [B, 1]
-    # -log( e^pos / (e^pos + sum_neg e^neg) ) for each positive
-    nce = tf.reduce_mean(tf.nn.softplus(neg_lse - pos))
+    same = tf.one_hot(tf.range(b) + offset, n, dtype=scores.dtype)[:, None, :, None]  # [B,1,N,1]
+    pos = tf.reduce_sum(scores * same, axis=2)  # [B, A, L]
+    neg = scores + same * _MASK_LOGIT  # positives never count as negatives
+    shape = tf.shape(neg)
+    neg_lse = tf.reduce_logsumexp(tf.reshape(neg, [shape[0], shape[1], -1]), axis=2)  # [B, A]
+    # -log(e^pos / (e^pos + sum_neg e^neg)) for every positive.
+    nce = tf.reduce_mean(tf.nn.softplus(neg_lse[:, :, None] - pos))
     return nce, reg

@@ -1,5 +1,6 @@
 """Contrastive methods; ``CONTRASTIVE_METHODS`` is merged into ``tfless.methods.METHODS``."""
 
+from tfless.methods.contrastive.amdim import AMDIM
 from tfless.methods.contrastive.cpc import CPC
 from tfless.methods.contrastive.moco import MoCo
 from tfless.methods.contrastive.pirl import PIRL
@@ -10,6 +11,7 @@ CONTRASTIVE_METHODS: dict = {
     "moco": MoCo,
     "pirl": PIRL,
     "cpc": CPC,
+    "amdim": AMDIM,
 }
 
-__all__ = ["CONTRASTIVE_METHODS", "CPC", "PIRL", "MoCo", "SimCLR"]
+__all__ = ["AMDIM", "CONTRASTIVE_METHODS", "CPC", "PIRL", "MoCo", "SimCLR"]

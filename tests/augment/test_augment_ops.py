@@ -322,12 +322,34 @@ def test_apply_per_image_with_empty_groups():
             np.testing.assert_array_equal(ops.from_float255(out, tf.uint8).numpy(), single)
 
 
-@pytest.mark.parametrize("name", [n for n in ops.OP_NAMES if n not in ops._GEOMETRIC_OPS])
-def test_non_geometric_ops_compile_with_xla(name):
+@pytest.mark.parametrize("name", ops.OP_NAMES)
+def test_ops_compile_with_xla(name):
     images = _test_images(batch=2)
     compiled = tf.function(lambda x: ops.OPS[name](x, 7.0), jit_compile=True)
     out = compiled(images).numpy()
-    if name != "Cutout":
+    if name not in ops._GEOMETRIC_OPS + ("Cutout",):
         # XLA may fuse float arithmetic differently: truncation can move by one level.
         expected = ops.OPS[name](images, 7.0).numpy().astype(int)
         assert np.abs(out.astype(int) - expected).max() <= 1
+
+
+def test_warp_affine_nearest_matches_image_projective_transform():
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.uniform(0, 255, (32, 9, 11, 3)).astype(np.float32))
+    theta = rng.uniform(-0.6, 0.6, 32)
+    cos, sin = np.cos(theta), np.sin(theta)
+    affine = np.stack(
+        [
+            cos,
+            -sin + rng.uniform(-0.3, 0.3, 32),
+            rng.uniform(-4, 4, 32),
+            sin,
+            cos,
+            rng.uniform(-4, 4, 32),
+        ],
+        axis=1,
+    ).astype(np.float32)
+    full = np.concatenate([affine, np.zeros((32, 2), np.float32)], axis=1)
+    expected = ops.projective_transform(x, full).numpy()
+    got = ops.warp_affine_nearest(x, affine).numpy()
+    assert np.mean(got == expected) > 0.999

@@ -37,9 +37,10 @@ result to integers as PIL does (blends truncate, like ``Image.blend``); for floa
 AutoContrast, Equalize and Posterize quantize the image to 256 levels because they are
 defined on 8-bit values, and the other ops keep full precision.
 
-XLA: every op except the geometric ones (Rotate, ShearX/Y, TranslateX/Y) and
-``random_resized_crop`` compiles under ``jit_compile=True``; those use
-``ImageProjectiveTransformV3`` / ``CropAndResize``, which have no XLA kernel. The per-image
+XLA: every op except ``random_resized_crop`` (``CropAndResize`` has no XLA kernel) compiles
+under ``jit_compile=True``. Geometric ops sample with ``warp_affine_nearest``, a batched gather
+with ``ImageProjectiveTransformV3``'s semantics that, unlike that op, XLA compiles. The
+per-image
 dispatch (``apply_per_image``) groups by op with dynamic shapes and is not XLA-compilable;
 it is meant for ``tf.data`` and plain ``tf.function``.
 
@@ -48,7 +49,7 @@ groups the batch by chosen op (``tf.dynamic_partition``), runs each op once on i
 and stitches the results back in order, so choosing among 17 ops per image costs about one
 op application per image. Each op is itself batched: a per-image, per-channel lookup table
 (AutoContrast, Equalize), per-image arithmetic (Invert, Posterize, Solarize, SolarizeAdd,
-the PIL enhance blends), one batched ``ImageProjectiveTransformV3`` (geometric ops), or a
+the PIL enhance blends), one batched nearest-neighbour warp (geometric ops), or a
 per-image mask (Cutout).
 """
 
@@ -355,6 +356,43 @@ def projective_transform(
     )
 
 
+def warp_affine_nearest(x: tf.Tensor, affine: tf.Tensor, fill_value: float = FILL_VALUE):
+    """Nearest-neighbour affine warp of each image by its own matrix, as one batched gather.
+
+    Semantics of ``projective_transform`` with NEAREST sampling, CONSTANT fill and
+    ``c0 = c1 = 0`` (identical except for source coordinates exactly at -0.5, where
+    ``std::round`` picks the outside pixel). The source coordinates are computed once per
+    pixel rather than per channel, out-of-image samples hit a one-pixel border of
+    ``fill_value`` instead of being masked, and the sampling is a batched ``tf.gather``:
+    faster on CPU than ``ImageProjectiveTransformV3`` and compilable by XLA.
+
+    Args:
+      x: ``[B, H, W, C]`` float32.
+      affine: ``[B, 6]`` rows ``[a0, a1, a2, b0, b1, b2]`` mapping output ``(x, y)`` to
+        input ``(a0 x + a1 y + a2, b0 x + b1 y + b2)``.
+      fill_value: value of pixels that map outside the input.
+
+    Returns:
+      ``[B, H, W, C]`` float32.
+    """
+    shape = tf.shape(x)
+    batch, height, width = shape[0], shape[1], shape[2]
+    h, w = tf.cast(height, tf.float32), tf.cast(width, tf.float32)
+    xs = tf.range(w)[None, None, :]
+    ys = tf.range(h)[None, :, None]
+    a0, a1, a2, b0, b1, b2 = (affine[:, i, None, None] for i in range(6))
+    # Rounded source coordinates, clipped to the border ring at -1 and H (or W).
+    src_x = tf.floor((a0 * xs + (a2 + 0.5)) + a1 * ys)
+    src_y = tf.floor(b0 * xs + (b1 * ys + (b2 + 0.5)))
+    col = tf.clip_by_value(src_x, -1.0, w) + 1.0
+    row = tf.clip_by_value(src_y, -1.0, h) + 1.0
+    index = tf.cast(row * (w + 2.0) + col, tf.int32)
+    padded = tf.pad(x, [[0, 0], [1, 1], [1, 1], [0, 0]], constant_values=fill_value)
+    pixels = tf.reshape(padded, [batch, (height + 2) * (width + 2), x.shape[-1]])
+    warped = tf.gather(pixels, tf.reshape(index, [batch, -1]), batch_dims=1)
+    return tf.reshape(warped, shape)
+
+
 def _geometric_kernel(name: str) -> Callable:
     def kernel(x, magnitude, ctx):
         m = magnitude / MAX_MAGNITUDE * _random_sign(tf.shape(x)[0])
@@ -374,7 +412,7 @@ def _geometric_kernel(name: str) -> Callable:
             row = (ones, zeros, m * ctx.translate_fraction * width, zeros, ones, zeros)
         else:  # TranslateY
             row = (ones, zeros, zeros, zeros, ones, m * ctx.translate_fraction * height)
-        return projective_transform(x, tf.stack([*row, zeros, zeros], axis=1))
+        return warp_affine_nearest(x, tf.stack(row, axis=1))
 
     return kernel
 

@@ -17,6 +17,7 @@ from tfless.methods.semi.label_propagation_callback import LabelPropagationCallb
 from tfless.methods.semi.mean_teacher import MeanTeacher
 from tfless.methods.semi.mixmatch import MixMatch
 from tfless.methods.semi.pseudo_label import PseudoLabel
+from tfless.methods.semi.remixmatch import ReMixMatch
 from tfless.methods.semi.vat import VAT
 
 SEMI_METHODS: dict = {
@@ -24,6 +25,7 @@ SEMI_METHODS: dict = {
     "mean_teacher": MeanTeacher,
     "vat": VAT,
     "mixmatch": MixMatch,
+    "remixmatch": ReMixMatch,
     "fixmatch": FixMatch,
     "label_propagation": LabelPropagation,
 }
@@ -37,6 +39,7 @@ __all__ = [
     "MeanTeacher",
     "MixMatch",
     "PseudoLabel",
+    "ReMixMatch",
     "SemiMethod",
     "check_semi_batch",
     "validate_labeled_split",

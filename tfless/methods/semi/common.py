@@ -142,6 +142,10 @@ class SemiMethod(ClassifierMixin, Method):
         self.num_classes = int(num_classes)
         self.weight_decay = float(weight_decay)
         self.head = keras.layers.Dense(self.num_classes, name="head")
+        # Built now so that an optimizer built before the first step (fit under a
+        # strategy, the trainer) knows every variable.
+        self.feature_dim = int(encoder.outputs[0].shape[-1])
+        self.head.build((None, self.feature_dim))
         self.labeled_loss_tracker = keras.metrics.Mean(name="labeled_loss")
         self.unlabeled_loss_tracker = keras.metrics.Mean(name="unlabeled_loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")

@@ -15,9 +15,9 @@ flip_crop      ``{"image"}``                       standard CIFAR: reflect pad-a
 weak_strong    ``{"image_weak", "image_strong"}``  FixMatch (Sohn et al. 2020,
                                                    https://arxiv.org/abs/2001.07685), RA
                                                    variant
-simclr         ``{"views": [v1, v2]}``             SimCLR (Chen et al. 2020,
+simclr         ``{"views": (v1, v2)}``             SimCLR (Chen et al. 2020,
                                                    https://arxiv.org/abs/2002.05709)
-multi_weak     ``{"views": [v1, ..., vK]}``        MixMatch's K weak augmentations
+multi_weak     ``{"views": (v1, ..., vK)}``        MixMatch's K weak augmentations
                                                    (Berthelot et al. 2019,
                                                    https://arxiv.org/abs/1905.02249)
 =============  ==================================  =========================================
@@ -160,7 +160,9 @@ def simclr(
 
     def fn(images):
         images = ops.check_images(images)
-        return {"views": [one_view(images) for _ in range(num_views)]}
+        # A tuple, not a list: tf.data stacks a list into one [V, B, ...] tensor, which
+        # tf.distribute then splits along the view axis.
+        return {"views": tuple(one_view(images) for _ in range(num_views))}
 
     return fn
 
@@ -181,7 +183,7 @@ def multi_weak(k: int = 2, flip: bool = True, pad_fraction: float = 0.125) -> Ca
 
     def fn(images):
         images = ops.check_images(images)
-        return {"views": [_weak(images, flip, pad_fraction) for _ in range(int(k))]}
+        return {"views": tuple(_weak(images, flip, pad_fraction) for _ in range(int(k)))}
 
     return fn
 

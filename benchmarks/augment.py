@@ -133,6 +133,7 @@ def main(argv=None):
         "iters_per_round": args.iters,
         "rounds": args.rounds,
         "cpu_count": os.cpu_count(),
+        "load_average_1_5_15min_at_end": [round(v, 2) for v in os.getloadavg()],
         "platform": platform.platform(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
@@ -150,6 +151,7 @@ def main(argv=None):
         f"{os.cpu_count()} CPU cores, TF {tf.__version__}, Keras {keras.__version__}, "
         f"keras-cv {result['keras_cv']}; median of {args.rounds} interleaved rounds of "
         f"{args.iters} calls, warm-up excluded; ratios are medians of per-round ratios. "
+        f"Load average at the end (1/5/15 min): {result['load_average_1_5_15min_at_end']}. "
         f"Command: `{result['command'].strip()}`",
         "",
         "| implementation | images/s (median) | min..max | vs keras-cv | vs Keras core |",

@@ -301,6 +301,8 @@ def test_bad_magnitude_name_probability():
         ops.OPS["Rotate"](images, 11.0)
     with pytest.raises(ValueError, match=r"-1\.0"):
         ops.OPS["Rotate"](images, [-1.0, 1, 1, 1, 1, 1])
+    with pytest.raises(ValueError, match="one value per image"):
+        ops.OPS["Rotate"](images, [1.0, 2.0])
     with pytest.raises(ValueError, match="unknown augmentation op 'Rotat'"):
         ops.apply_op(images, "Rotat", 3.0)
     with pytest.raises(ValueError, match="p must be in"):

@@ -528,6 +528,14 @@ def apply_op(images, name: str, magnitude=MAX_MAGNITUDE, **kwargs) -> tf.Tensor:
     check_op_name(name)
     images = check_images(images)
     check_magnitude(magnitude)
+    magnitude_shape = tf.TensorShape(
+        np.shape(magnitude) if not tf.is_tensor(magnitude) else magnitude.shape
+    )
+    if magnitude_shape.rank == 1 and not magnitude_shape.is_compatible_with(images.shape[:1]):
+        raise ValueError(
+            f"magnitude must be a scalar or one value per image ({images.shape[0]}), got "
+            f"shape {magnitude_shape}"
+        )
     unknown = set(kwargs) - {"translate_fraction", "cutout_fraction"}
     if unknown:
         raise ValueError(

@@ -1,0 +1,75 @@
+import importlib.util
+import json
+import os
+
+import pytest
+from absl import flags
+
+from tfless.cli import evaluate as cli
+from tfless.methods import Supervised
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+@pytest.fixture(scope="module")
+def export_dir(trained_encoder, tmp_path_factory):
+    from tfless.export import export_encoder
+
+    method = Supervised(trained_encoder, num_classes=10)
+    method.head.build((None, trained_encoder.output_shape[-1]))
+    root = str(tmp_path_factory.mktemp("exports"))
+    return export_encoder(method, root, "toy", verify=False, include_uint8=False).path
+
+
+def test_eval_a_saved_model_export(export_dir, tmp_path):
+    out = str(tmp_path / "out")
+    res = cli.evaluate(
+        saved_model=export_dir, protocols=["accuracy", "linear", "knn", "plot"], out=out
+    )
+    assert res["image_size"] == 8 and res["channels"] == 1 and res["num_test"] == 540
+    assert res["linear_accuracy"] > 0.8 and res["knn_accuracy"] > 0.5
+    assert 0 <= res["accuracy"] <= 1  # the export's 'logits' signature (head untrained)
+    assert (
+        json.load(open(os.path.join(out, "eval.json")))["linear_accuracy"] == res["linear_accuracy"]
+    )
+    assert "| knn_accuracy |" in open(os.path.join(out, "eval.md")).read()
+    assert os.path.getsize(os.path.join(out, "embedding.png")) > 1000
+
+
+def test_eval_a_training_run_through_flags(tmp_path, capsys):
+    from tfless.train import train_and_evaluate
+
+    spec = importlib.util.spec_from_file_location(
+        "rot_cfg", os.path.join(ROOT, "configs", "rotation", "digits.py")
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = module.get_config("smoke")
+    with config.unlocked():
+        config.train.verbose = 0
+        config.train.tensorboard = False
+    workdir = str(tmp_path / "run")
+    train_and_evaluate(config, workdir)
+    out = str(tmp_path / "out")
+    flags.FLAGS(["tfless-eval", f"--workdir={workdir}", "--protocol=linear,knn", f"--out={out}"])
+    try:
+        cli.main(["tfless-eval"])
+    finally:
+        flags.FLAGS.unparse_flags()
+    res = json.load(open(os.path.join(out, "eval.json")))
+    assert res["method"] == "rotation" and res["image_size"] == 24
+    assert res["linear_accuracy"] > 0.5  # chance 0.1
+    assert '"knn_accuracy"' in capsys.readouterr().out
+    with pytest.raises(ValueError, match="classifier head"):
+        cli.evaluate(workdir=workdir, protocols=["accuracy"])
+
+
+def test_eval_bad_input(export_dir, tmp_path):
+    with pytest.raises(ValueError, match="exactly one"):
+        cli.evaluate()
+    with pytest.raises(ValueError, match="exactly one"):
+        cli.evaluate(saved_model=export_dir, workdir=str(tmp_path))
+    with pytest.raises(ValueError, match="Unknown protocol"):
+        cli.evaluate(saved_model=export_dir, protocols=["linear", "umap"])
+    with pytest.raises(ValueError, match="not a SavedModel"):
+        cli.evaluate(saved_model=str(tmp_path))

@@ -77,6 +77,12 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.train.tensorboard = True
     c.train.keep_checkpoints = 2
 
+    # Online linear probe every `eval_every` steps on 1,000 labeled training images (labels
+    # are read by the probe only); logged as `probe_accuracy`.
+    c.eval = ml_collections.ConfigDict()
+    c.eval.online_probe_every = 1
+    c.eval.online_probe_examples = 1000
+
     if arg == "smoke":
         c.train.steps = 10
         c.train.eval_every = 5

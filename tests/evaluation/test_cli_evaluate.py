@@ -49,7 +49,9 @@ def test_eval_a_training_run_through_flags(tmp_path, capsys):
         config.train.verbose = 0
         config.train.tensorboard = False
     workdir = str(tmp_path / "run")
-    train_and_evaluate(config, workdir)
+    result = train_and_evaluate(config, workdir)
+    # The config's online linear probe ran through the trainer's callback hook.
+    assert 0.3 < result.metrics["probe_accuracy"] <= 1  # chance 0.1
     out = str(tmp_path / "out")
     flags.FLAGS(["tfless-eval", f"--workdir={workdir}", "--protocol=linear,knn", f"--out={out}"])
     try:

@@ -72,6 +72,34 @@ class PretextMethod(Method):
         # Sub-models are built in the constructors; nothing is created lazily.
         self.built = True
 
+    def make_callbacks(self, data, config) -> list:
+        """The trainer's hook: an online linear probe when ``config.eval.online_probe_every``
+        (epochs, i.e. ``train.eval_every`` steps) is set.
+
+        Labels are read only by the probe (up to ``config.eval.online_probe_examples``
+        training images, default 1000), never by the method.
+        """
+        import numpy as np
+
+        from tfless.evaluation.callbacks import OnlineLinearProbe
+
+        eval_cfg = config.get("eval", None) or {}
+        every = int(eval_cfg.get("online_probe_every", 0) or 0)
+        if not every or data.raw_train is None:
+            return []
+        limit = int(eval_cfg.get("online_probe_examples", 1000) or 1000)
+
+        def arrays(ds):
+            batches = list(ds.as_numpy_iterator())
+            return (
+                np.concatenate([b["image"] for b in batches]),
+                np.concatenate([b["label"] for b in batches]),
+            )
+
+        x, y = arrays(data.raw_train.take(limit).batch(1024))
+        xt, yt = arrays(data.test)
+        return [OnlineLinearProbe(x, y, xt, yt, every_n_epochs=every)]
+
     def test_step(self, data):
         loss = self.compute_loss(x=data, training=False)
         self.loss_tracker.update_state(loss)

@@ -81,7 +81,19 @@ def test_simclr_bad_input(tiny_encoder, data):
         method.compute_loss(x={"image": tf.zeros((4, 8, 8, 1))})
 
 
-def test_simclr_rejects_stacked_views(tiny_encoder):
+def test_simclr_stacked_views_one_replica_only(tiny_encoder, data, mirrored):
+    """A list of views becomes one [V, B, ...] tensor in tf.data: fine on one replica, refused
+    under a strategy (tf.distribute would split the view axis)."""
     method = SimCLR(tiny_encoder(), projection_dim=8)
+    views = data.make_views(tf.random.uniform((4, 8, 8, 1)))
+    stacked = method.compute_loss(x={"views": tf.stack(views)}, training=False)
+    as_tuple = method.compute_loss(x={"views": views}, training=False)
+    np.testing.assert_allclose(stacked.numpy(), as_tuple.numpy(), rtol=1e-6)
     with pytest.raises(ValueError, match="tuple"):
-        method.compute_loss(x={"views": tf.zeros((2, 4, 8, 8, 1))})
+        method.compute_loss(x={"views": tf.zeros((4, 8, 8, 1))})
+    with mirrored.scope():
+        dist = SimCLR(tiny_encoder(), projection_dim=8)
+        dist.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
+    ds = tf.data.Dataset.from_tensors({"views": tf.stack(views)}).repeat()
+    with pytest.raises(ValueError, match="tuple"):
+        dist.fit(ds, steps_per_epoch=1, epochs=1, verbose=0)

@@ -92,7 +92,10 @@ class DeepCluster(Method):
             np.ones(self.num_clusters, "float32"), trainable=False, name="cluster_weights"
         )
         self.xent_tracker = keras.metrics.Mean(name="xent")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="cluster_accuracy")
+        # Not ``accuracy_tracker``: the trainer reads that name as "classifies the true labels".
+        self.cluster_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
+            name="cluster_accuracy"
+        )
         self.last_assignment: np.ndarray | None = None
         self.reassigned = 0
 
@@ -117,8 +120,24 @@ class DeepCluster(Method):
         else:
             loss = tf.reduce_mean(xent)
         self.xent_tracker.update_state(tf.reduce_mean(xent))
-        self.accuracy_tracker.update_state(labels, logits)
+        self.cluster_accuracy_tracker.update_state(labels, logits)
         return loss
+
+    def make_callbacks(self, data, config=None) -> list:
+        """The trainer's hook: a :class:`DeepClusterCallback` over the un-augmented training set.
+
+        Args:
+          data: :class:`tfless.train.pipelines.Data` (its ``raw_train`` carries ``index``).
+          config: unused.
+        """
+        from tfless.methods.clustering.deepcluster_callback import DeepClusterCallback
+
+        if data.num_train != self.num_data:
+            raise ValueError(
+                f"DeepCluster was built with num_data={self.num_data} but the training set "
+                f"has {data.num_train} examples; set method.kwargs.num_data={data.num_train}."
+            )
+        return [DeepClusterCallback(data.raw_train)]
 
     # ------------------------------------------------------------- clustering
     def cluster_features(self, features: np.ndarray) -> np.ndarray:

@@ -51,11 +51,16 @@ def two_views(x, name: str):
     views = x.get("views") if isinstance(x, dict) else None
     if views is not None and not isinstance(views, (list, tuple)):
         # tf.data stacks a Python list of views into one [V, B, ...] tensor, and tf.distribute
-        # then splits THAT along the view axis: replica 0 would get view 1 only.
-        raise ValueError(
-            f"{name}: batch['views'] must be a tuple of [B, H, W, C] tensors; got one tensor of "
-            f"shape {views.shape}. Return a tuple (not a list) from the tf.data map function."
-        )
+        # then splits THAT along the view axis (replica 0 would get view 1 only). On one
+        # replica the stacked form is unambiguous; with several it cannot be trusted.
+        if len(views.shape) != 5 or replica_info()[1] > 1:
+            raise ValueError(
+                f"{name}: batch['views'] must be a tuple of [B, H, W, C] tensors; got one "
+                f"tensor of shape {views.shape}. Return a tuple (not a list) of views from the "
+                f"tf.data map function: tf.data stacks lists, and tf.distribute would then "
+                f"split the view axis across replicas."
+            )
+        views = tf.unstack(views, axis=0) if views.shape[0] is not None else None
     if views is None or len(views) < 2:
         keys = sorted(x) if isinstance(x, dict) else type(x).__name__
         raise ValueError(

@@ -15,7 +15,13 @@ from tfless.losses.contrastive import (
     pirl_nce,
 )
 from tfless.methods.base import Method, scale_for_replicas
-from tfless.methods.contrastive.common import batch_images, gather, replica_info, shared_encoder_at
+from tfless.methods.contrastive.common import (
+    batch_images,
+    gather,
+    replica_info,
+    shared_encoder_at,
+    two_views,
+)
 
 
 def jigsaw_tiles(images, seed, grid: int = 3, tile_size: int | None = None):
@@ -177,7 +183,8 @@ class PIRL(Method):
                 f"data with with_index=True. Got batch keys {keys}."
             )
         if "views" in x:
-            return x["views"][0], x["views"][1], x["index"]
+            image, puzzle_source = two_views(x, "PIRL")
+            return image, puzzle_source, x["index"]
         return x["image"], x["image"], x["index"]
 
     def _loss(self, x, training, step=0):

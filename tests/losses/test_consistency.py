@@ -174,7 +174,16 @@ def test_label_diffusion_matches_dense_solve():
     labels = np.array([0, 1, 2] + [-1] * 9)
     k, alpha, gamma = 4, 0.9, 3.0
     _, _, _, probs = C.label_diffusion(
-        feats, labels, labeled, 3, k=k, alpha=alpha, gamma=gamma, max_iterations=200, tol=1e-10
+        feats,
+        labels,
+        labeled,
+        3,
+        k=k,
+        alpha=alpha,
+        gamma=gamma,
+        max_iterations=200,
+        tol=1e-10,
+        chunk=5,  # several row blocks
     )
     v = feats / np.linalg.norm(feats, axis=1, keepdims=True)
     s = v @ v.T

@@ -54,7 +54,8 @@ class ReMixMatch(SemiMethod):
     batch 64); Adam lr 0.002, decoupled weight decay 0.02 and EMA 0.999 for evaluation
     (optimizer config).
 
-    Reads ``labeled.{image, label}`` and ``unlabeled.image_weak`` (square images).
+    Reads ``labeled.{image, label}`` and ``unlabeled.<view_key>`` (the weak view; square
+    images).
 
     Args:
       encoder: feature network ``[B, H, W, C] -> [B, D]``.
@@ -66,10 +67,10 @@ class ReMixMatch(SemiMethod):
       rampup_steps: linear ramp-up of ``lambda_u`` and ``lambda_u1``.
       marginal_decay: EMA decay of the two class marginals.
       ctaugment: a :class:`tfless.augment.ctaugment.CTAugment` (default: the paper's).
+      cta_ops: op names for the default CTAugment (configs pass names, not objects).
+      view_key: key of the weak unlabeled view (``image`` with the ``flip_crop`` views).
       weight_decay: coupled L2 coefficient on kernels.
     """
-
-    unlabeled_keys = ("image_weak",)
 
     def __init__(
         self,
@@ -84,6 +85,8 @@ class ReMixMatch(SemiMethod):
         rampup_steps: int = 16384,
         marginal_decay: float = 0.999,
         ctaugment: CTAugment | None = None,
+        cta_ops: tuple | None = None,
+        view_key: str = "image_weak",
         weight_decay: float = 0.0,
         name: str = "remixmatch",
         **kwargs,
@@ -108,7 +111,11 @@ class ReMixMatch(SemiMethod):
         self.lambda_r = float(lambda_r)
         self.rampup_steps = int(rampup_steps)
         self.marginal_decay = float(marginal_decay)
-        self.ctaugment = ctaugment if ctaugment is not None else CTAugment()
+        if ctaugment is None:
+            ctaugment = CTAugment() if cta_ops is None else CTAugment(ops=tuple(cta_ops))
+        self.ctaugment = ctaugment
+        self.view_key = str(view_key)
+        self.unlabeled_keys = (self.view_key,)
         self.rotation_head = keras.layers.Dense(4, name="rotation_head")
         self.rotation_head.build((None, self.feature_dim))
         c = self.num_classes
@@ -135,7 +142,7 @@ class ReMixMatch(SemiMethod):
 
     def semi_loss(self, labeled, unlabeled, training=True):
         x, labels = labeled["image"], labeled["label"]
-        u_weak = unlabeled["image_weak"]
+        u_weak = unlabeled[self.view_key]
         if x.shape[1] is not None and x.shape[1] != x.shape[2]:
             raise ValueError(f"ReMixMatch's rotation loss needs square images; got {x.shape[1:]}.")
         n_lab = ops.shape(x)[0]

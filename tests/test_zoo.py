@@ -17,6 +17,10 @@ NAME = "digits_supervised_convnet"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def _env():
+    return dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
+
+
 def _digits(split, size=16):
     ds = load("digits", split, image_size=size, channels=1)
     batch = next(iter(ds.batch(10_000)))
@@ -122,12 +126,23 @@ def test_build_is_deterministic_and_updates_the_registry(tmp_path):
     entry = dict(zoo.get_entry(NAME))
     for key in ("location", "files", "metrics", "weights_digest", "size_bytes"):
         entry.pop(key)
-    entry.update(name="digits_smoke", shipped=False, config={**entry["config"], "arg": "smoke"})
+    overrides = {
+        "train.steps": 6,
+        "train.eval_every": 3,
+        "train.tensorboard": False,
+        "train.verbose": 0,
+        "model.kwargs.widths": [8, 16, 16],
+    }
+    config = {"file": entry["config"]["file"], "arg": "smoke", "overrides": overrides}
+    entry.update(name="digits_smoke", shipped=False, config=config)
     registry = tmp_path / "zoo" / "registry.json"
     registry.parent.mkdir()
     registry.write_text(json.dumps({"format": zoo.REGISTRY_FORMAT, "entries": [entry]}))
 
-    first = zoo.build("digits_smoke", str(registry), update_registry=True, config_root=REPO)
+    run_dir = str(tmp_path / "run")
+    first = zoo.build(
+        "digits_smoke", str(registry), update_registry=True, config_root=REPO, workdir=run_dir
+    )
     built = zoo.get_entry("digits_smoke", str(registry))
     assert built["shipped"] and built["location"] == "digits_smoke/1"
     assert built["metrics"] == first.metrics and set(first.metrics) == {
@@ -138,7 +153,10 @@ def test_build_is_deterministic_and_updates_the_registry(tmp_path):
     assert first.reproduced is None and built["weights_digest"]
     feats1 = np.asarray(zoo.load_encoder("digits_smoke", str(registry))(_digits("test")[0][:32]))
 
-    second = zoo.build("digits_smoke", str(registry), update_registry=True, config_root=REPO)
+    # The fresh-process check ran in the first build; skip it here to keep the test short.
+    second = zoo.build(
+        "digits_smoke", str(registry), update_registry=True, config_root=REPO, verify=False
+    )
     assert second.reproduced is True
     rebuilt = zoo.get_entry("digits_smoke", str(registry))
     assert rebuilt["location"] == "digits_smoke/2" and rebuilt["metrics"] == built["metrics"]
@@ -147,18 +165,42 @@ def test_build_is_deterministic_and_updates_the_registry(tmp_path):
     feats2 = np.asarray(zoo.load_encoder("digits_smoke", str(registry))(_digits("test")[0][:32]))
     np.testing.assert_array_equal(feats1, feats2)
 
+    # tfless-export on the first build's run directory exports the same encoder.
+    out = tmp_path / "cli_root"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tfless.cli.export",
+            f"--workdir={run_dir}",
+            f"--export_root={out}",
+            "--name=digits_cli",
+            "--noverify",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=_env(),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads(proc.stdout)["path"] == str(out / "digits_cli" / "1")
+    meta = export.read_metadata(str(out / "digits_cli" / "1"))
+    assert meta["config"]["train"]["steps"] == 6 and meta["manifest"]["seed"] == 0
+    assert meta["output"]["dim"] == 16  # the overrides reached the model
+    cli_layer = zoo.EncoderLayer(str(out / "digits_cli" / "1"))
+    np.testing.assert_allclose(np.asarray(cli_layer(_digits("test")[0][:32])), feats1, atol=1e-6)
+
 
 def test_cli_verify_reports_tampering(tmp_path):
     registry = _zoo_copy(tmp_path)
     path = zoo.entry_path(zoo.get_entry(NAME, registry), registry)
     _flip_byte(os.path.join(path, "saved_model.pb"), offset=200)
-    env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
     proc = subprocess.run(
         [sys.executable, "-m", "tfless.cli.zoo", "verify", NAME, f"--registry={registry}"],
         capture_output=True,
         text=True,
         timeout=120,
-        env=env,
+        env=_env(),
     )
     assert proc.returncode == 1
     assert "'saved_model.pb' has sha256" in proc.stderr and "tampered" in proc.stderr

@@ -336,6 +336,7 @@ def build(
     config_root: str | None = None,
     update_registry: bool = False,
     deterministic: bool = True,
+    verify: bool = True,
 ) -> BuildResult:
     """Trains an entry from its config and exports it, deterministically.
 
@@ -350,6 +351,8 @@ def build(
       update_registry: write the new location, checksums, metrics and weight
         digest into the registry and remove the previously shipped version.
       deterministic: run with TF's deterministic kernels (restored afterwards).
+      verify: check the export in a fresh process before publishing it (see
+        :func:`tfless.export.export_encoder`).
 
     Returns:
       :class:`BuildResult`.
@@ -375,6 +378,7 @@ def build(
             config=config,
             manifest=result.manifest,
             extra_metadata={"zoo_entry": name, "train_metrics": result.metrics},
+            verify=verify,
         )
     finally:
         if own_workdir:

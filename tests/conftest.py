@@ -16,3 +16,16 @@ if tf.config.get_logical_device_configuration(_cpus[0]) is None:
     tf.config.set_logical_device_configuration(
         _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2
     )
+
+
+import pytest  # noqa: E402
+
+from tfless.train.strategy import fresh_collective_keys  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _fresh_collective_keys():
+    """Each test's MirroredStrategy gets collective keys no earlier test used (see
+    :func:`tfless.train.strategy.fresh_collective_keys`)."""
+    fresh_collective_keys()
+    yield

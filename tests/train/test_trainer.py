@@ -66,8 +66,8 @@ def test_killed_run_resumes_from_checkpoint_to_the_same_step_count(tmp_path):
         "tfless.cli.train",
         f"--config={ROOT}/configs/supervised/digits.py:smoke",
         f"--workdir={workdir}",
-        "--config.train.steps=600",
-        "--config.train.eval_every=20",
+        "--config.train.steps=300",
+        "--config.train.eval_every=10",
         "--config.train.verbose=0",
     ]
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=ROOT)
@@ -84,17 +84,17 @@ def test_killed_run_resumes_from_checkpoint_to_the_same_step_count(tmp_path):
     proc.wait(timeout=30)
     assert not os.path.exists(os.path.join(workdir, "metrics.json")), "run finished before the kill"
     killed_at = int(tf.train.latest_checkpoint(ckpts).rsplit("-", 1)[1])
-    assert 20 <= killed_at < 600
+    assert 20 <= killed_at < 300
 
     out = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     metrics = json.load(open(os.path.join(workdir, "metrics.json")))
     manifest = json.load(open(os.path.join(workdir, "manifest.json")))
-    assert metrics["steps"] == 600 and metrics["epochs"] == 30
-    assert manifest["resumed_from_epoch"] == killed_at // 20
+    assert metrics["steps"] == 300 and metrics["epochs"] == 30
+    assert manifest["resumed_from_epoch"] == killed_at // 10
     history = json.load(open(os.path.join(workdir, "history.json")))
     assert [r["epoch"] for r in history] == list(range(30))
-    assert [r["step"] for r in history] == [20 * (i + 1) for i in range(30)]
+    assert [r["step"] for r in history] == [10 * (i + 1) for i in range(30)]
 
 
 @pytest.mark.parametrize(

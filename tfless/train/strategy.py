@@ -32,6 +32,21 @@ def split_cpu(num_devices: int) -> None:
         ) from e
 
 
+_KEY_STRIDE = 10_000
+
+
+def fresh_collective_keys() -> None:
+    """Gives the next ``MirroredStrategy`` collective keys no earlier instance used.
+
+    Every ``MirroredStrategy`` starts its collective group/instance keys from the class
+    attribute ``_collective_key_base`` (0 in TF 2.21), so a second strategy in the same
+    process reuses the first one's keys; collective all-reduces (synchronized batch norm,
+    cross-replica gathers) of different shapes then abort with "Shape mismatch in the
+    collective instance". Moving the base on for each new strategy avoids the clash.
+    """
+    tf.distribute.MirroredStrategy._collective_key_base += _KEY_STRIDE
+
+
 def make_strategy(name: str, devices: list[str] | None = None) -> tf.distribute.Strategy:
     """Builds a ``tf.distribute`` strategy.
 
@@ -49,6 +64,7 @@ def make_strategy(name: str, devices: list[str] | None = None) -> tf.distribute.
     if name == "mirrored":
         if devices is None and not tf.config.list_logical_devices("GPU"):
             devices = [d.name for d in tf.config.list_logical_devices("CPU")]
+        fresh_collective_keys()
         return tf.distribute.MirroredStrategy(devices)
     if name == "multiworker":
         tf_config = os.environ.get("TF_CONFIG")

@@ -12,8 +12,9 @@ ConfigDict with the lead's schema (see ``configs/supervised/digits.py``):
   like. No flips (digits are not flip-invariant).
 * ``cifar10`` / ``cifar100`` / ``svhn_cropped``: WRN-28-2 (WRN-28-8 for CIFAR-100),
   labeled batch 64, SGD nesterov 0.9, lr 0.03 with FixMatch's cosine, EMA 0.999,
-  2^20 steps (FixMatch/TorchSSL/USB protocol), coupled weight decay 5e-4 (1e-3 for
-  CIFAR-100) in the method. Methods whose papers used Adam change the optimizer.
+  2^20 steps (FixMatch/TorchSSL/USB protocol). Each config sets its weight decay (coupled
+  in the method for SGD recipes, decoupled in the optimizer for Adam recipes) and any
+  optimizer change its paper makes.
 
 ``arg``: ``smoke`` (a few steps on tiny models; TFDS datasets run on mock data in the
 tests), ``labels=N`` (labels per class, e.g. 4/25/400 for CIFAR-10's 40/250/4000),
@@ -21,8 +22,6 @@ combinations like ``labels=25,smoke``.
 """
 
 import ml_collections
-
-NUM_CLASSES = {"digits": 10, "cifar10": 10, "cifar100": 100, "svhn_cropped": 10}
 
 
 def parse_arg(arg, default_labels):
@@ -114,14 +113,13 @@ def semi_config(
     c.train.tensorboard = True
     c.train.keep_checkpoints = 2
 
-    if not digits and "weight_decay" in c.method.kwargs:
-        c.method.kwargs.weight_decay = 1e-3 if dataset == "cifar100" else 5e-4
     if smoke:
         c.model.backbone = "convnet"
         c.model.kwargs = ml_collections.ConfigDict({"widths": (8, 16)})
         c.data.batch_size = 8 if digits else 4
         c.data.mu = min(mu, 2)
-        c.train.steps = 4
-        c.train.eval_every = 2
+        c.data.labels_per_class = min(labels or 4, 4)
+        c.train.steps = 2
+        c.train.eval_every = 1
         c.optimizer.warmup_steps = 0
     return c, smoke

@@ -46,17 +46,18 @@ def test_apply_policy_respects_probabilities():
     assert abs(np.mean(values == 135) - 0.5) < 0.035
 
 
-def test_apply_policy_per_image_and_in_tf_data():
+@pytest.mark.parametrize(
+    "name, dtype", [("cifar10", np.uint8), ("svhn", np.float32), ("imagenet", np.uint8)]
+)
+def test_apply_policy_in_tf_data(name, dtype):
     images = _images(16)
-    for name in policies.POLICIES:
-        out = policies.apply_policy(images, name)
-        assert out.shape == images.shape and out.dtype == tf.uint8
-        floats = images.astype(np.float32) / 255.0
-        ds = tf.data.Dataset.from_tensor_slices(floats).batch(8)
-        ds = ds.map(lambda x, n=name: policies.apply_policy(x, n))
-        piped = np.concatenate(list(ds.as_numpy_iterator()))
-        assert piped.dtype == np.float32 and 0 <= piped.min() and piped.max() <= 1
-        assert not np.allclose(piped, floats)
+    data = images if dtype == np.uint8 else images.astype(np.float32) / 255.0
+    ds = tf.data.Dataset.from_tensor_slices(data).batch(8)
+    ds = ds.map(lambda x: policies.apply_policy(x, name))
+    piped = np.concatenate(list(ds.as_numpy_iterator()))
+    assert piped.dtype == data.dtype and piped.shape == data.shape
+    assert 0 <= piped.min() and piped.max() <= (255 if data.dtype == np.uint8 else 1)
+    assert not np.allclose(piped, data)
 
 
 @pytest.mark.parametrize(
@@ -88,20 +89,13 @@ def test_randaugment_per_image_choice():
     np.testing.assert_array_equal(policies.RandAugment(0, 5)(images).numpy(), images)
 
 
-def test_randaugment_uses_all_ops():
-    images = np.repeat(_images(1, size=16), 400, axis=0)
-    out = policies.RandAugment(1, 9)(images).numpy()
-    distinct = {o.tobytes() for o in out}
-    # 17 choices, random signs and cutout locations: many distinct results per batch.
-    assert len(distinct) > 17
-    floats = images.astype(np.float32) / 255.0
-
-    @tf.function
-    def graph(x):
-        return policies.RandAugment(2, 9)(x)
-
-    out = graph(floats)
-    assert out.dtype == tf.float32 and out.shape == floats.shape
+def test_randaugment_uses_all_ops_in_graph():
+    images = np.repeat(_images(1, size=16), 200, axis=0).astype(np.float32) / 255.0
+    out = tf.function(policies.RandAugment(2, 9))(images)
+    assert out.dtype == tf.float32 and out.shape == images.shape
+    distinct = {o.tobytes() for o in out.numpy()}
+    # 17 choices per layer, random signs and cutout locations: many distinct results.
+    assert len(distinct) > 50
 
 
 def test_randaugment_magnitude_range_and_presets():

@@ -46,6 +46,7 @@ def _pairs(batch):
     return tf.random.shuffle(tf.range(batch))
 
 
+@tf.autograph.experimental.do_not_convert
 def mixup(images, labels, alpha: float = 1.0, return_lambda: bool = False):
     """mixup: ``x = l x_i + (1 - l) x_perm(i)``, same for labels, ``l ~ Beta(alpha, alpha)``.
 
@@ -71,6 +72,7 @@ def mixup(images, labels, alpha: float = 1.0, return_lambda: bool = False):
     return (*out, lam) if return_lambda else out
 
 
+@tf.autograph.experimental.do_not_convert
 def cutmix(images, labels, alpha: float = 1.0, return_lambda: bool = False):
     """CutMix: paste a box of ``x_perm(i)`` into ``x_i``; labels mixed by the kept area.
 

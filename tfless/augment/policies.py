@@ -180,6 +180,7 @@ def check_policy(policy) -> list[list[tuple[str, float, float]]]:
     return checked
 
 
+@tf.autograph.experimental.do_not_convert
 def apply_policy(images, policy, **kwargs) -> tf.Tensor:
     """Applies an AutoAugment policy: one random sub-policy per image.
 
@@ -309,6 +310,7 @@ class RandAugment:
             magnitude += tf.random.normal([batch], stddev=self.magnitude_std)
         return tf.clip_by_value(magnitude, 0.0, self.max_magnitude)
 
+    @tf.autograph.experimental.do_not_convert
     def __call__(self, images) -> tf.Tensor:
         images = ops.check_images(images)
         batch = tf.shape(images)[0]

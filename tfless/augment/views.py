@@ -35,6 +35,9 @@ from collections.abc import Callable
 from tfless.augment import ops
 from tfless.augment.policies import FIXMATCH_OPS, RandAugment
 
+# Pure graph code: skip AutoGraph conversion when tf.data traces the view functions.
+_no_autograph = ops._no_autograph
+
 
 def _weak(images, flip: bool, pad_fraction: float):
     if pad_fraction > 0:
@@ -47,6 +50,7 @@ def _weak(images, flip: bool, pad_fraction: float):
 def identity() -> Callable:
     """No augmentation: ``images -> {"image": images}``."""
 
+    @_no_autograph
     def fn(images):
         return {"image": ops.check_images(images)}
 
@@ -67,6 +71,7 @@ def flip_crop(flip: bool = True, pad_fraction: float = 0.125) -> Callable:
     """
     _check_fraction(pad_fraction)
 
+    @_no_autograph
     def fn(images):
         return {"image": _weak(ops.check_images(images), flip, pad_fraction)}
 
@@ -107,6 +112,7 @@ def weak_strong(
     ops.check_probability(cutout, "cutout")
     rand_augment = RandAugment(num_layers, tuple(magnitude), ops=ops_list, prob=prob)
 
+    @_no_autograph
     def fn(images):
         images = ops.check_images(images)
         weak = _weak(images, flip, pad_fraction)
@@ -158,6 +164,7 @@ def simclr(
             view = ops.gaussian_blur(view, p=blur_p)
         return view
 
+    @_no_autograph
     def fn(images):
         images = ops.check_images(images)
         # A tuple, not a list: tf.data stacks a list into one [V, B, ...] tensor, which
@@ -181,6 +188,7 @@ def multi_weak(k: int = 2, flip: bool = True, pad_fraction: float = 0.125) -> Ca
         raise ValueError(f"k must be a positive integer, got {k!r}")
     _check_fraction(pad_fraction)
 
+    @_no_autograph
     def fn(images):
         images = ops.check_images(images)
         return {"views": tuple(_weak(images, flip, pad_fraction) for _ in range(int(k)))}

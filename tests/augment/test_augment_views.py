@@ -91,6 +91,11 @@ def test_views_inside_tf_data():
         assert len(batches) == 2
         first = batches[0]
         assert set(first) == set(fn(images[:4]))
+        if "views" in first:
+            # Separate [B, H, W, C] tensors, not one stacked [V, B, H, W, C] tensor (which
+            # tf.distribute would split along the view axis).
+            assert isinstance(first["views"], tuple) and len(first["views"]) == 2
+            assert all(v.shape == (4, 16, 16, 3) for v in first["views"])
 
 
 def test_unknown_kwargs_and_names():

@@ -145,7 +145,7 @@ def simclr(
     CIFAR-10, where the colour strength is 0.5).
 
     Returns:
-      ``fn(images [B, H, W, C]) -> {"views": [v1, v2]}``, each view ``[B, *size, C]``.
+      ``fn(images [B, H, W, C]) -> {"views": (v1, v2)}``, each view ``[B, *size, C]``.
     """
     if num_views < 1:
         raise ValueError(f"num_views must be >= 1, got {num_views!r}")
@@ -182,7 +182,7 @@ def multi_weak(k: int = 2, flip: bool = True, pad_fraction: float = 0.125) -> Ca
       flip, pad_fraction: as ``flip_crop``.
 
     Returns:
-      ``fn(images) -> {"views": [v1, ..., vK]}``, each ``[B, H, W, C]``.
+      ``fn(images) -> {"views": (v1, ..., vK)}``, each ``[B, H, W, C]``.
     """
     if int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")

@@ -34,7 +34,7 @@ def preview_grid(images, fn, path: str, num_samples: int = 4, title: str | None 
     Args:
       images: ``[N, H, W, C]`` float32 in [0, 1] (C = 1 or 3).
       fn: batch augmentation ``[N, H, W, C] -> [N, H', W', C]`` or a view builder
-        returning a dict of batches / ``{"views": [...]}``.
+        returning a dict of batches / ``{"views": (...)}``.
       path: output PNG path (parent directories are created).
       num_samples: independent calls of ``fn``.
       title: figure title.

@@ -56,3 +56,14 @@ def test_momentum_update_of_key_network():
     momentum_update_trainable(target, source, 0.9)
     for t, o, s in zip(target.weights, old_t, source.weights, strict=True):
         np.testing.assert_allclose(t.numpy(), 0.9 * o + 0.1 * s.numpy(), rtol=1e-6)
+
+
+def test_clone_model_with_local_batch_norm():
+    from tfless.backbones import build_backbone
+
+    encoder = build_backbone("convnet", (8, 8, 1), widths=(4, 8), bn_synchronized=True)
+    clone = clone_model(encoder, local_bn=True)
+    bns = [layer for layer in clone.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert bns and not any(layer.synchronized for layer in bns)
+    x = tf.random.uniform((2, 8, 8, 1))
+    np.testing.assert_allclose(clone(x).numpy(), encoder(x).numpy(), rtol=1e-5, atol=1e-6)

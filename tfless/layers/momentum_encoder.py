@@ -16,9 +16,23 @@ import keras
 from tfless.layers.momentum import momentum_update
 
 
-def clone_model(model: keras.Model, name: str | None = None) -> keras.Model:
-    """A new functional model with ``model``'s architecture and a copy of its weights."""
-    clone = keras.models.clone_model(model)
+def clone_model(model: keras.Model, name: str | None = None, local_bn: bool = False):
+    """A new functional model with ``model``'s architecture and a copy of its weights.
+
+    Args:
+      model: built functional or sequential model.
+      name: name of the copy.
+      local_bn: make every batch norm of the copy per-replica (``synchronized=False``),
+        as MoCo's key encoder after BN shuffling needs.
+    """
+
+    def clone_layer(layer):
+        config = layer.get_config()
+        if local_bn and isinstance(layer, keras.layers.BatchNormalization):
+            config["synchronized"] = False
+        return layer.__class__.from_config(config)
+
+    clone = keras.models.clone_model(model, clone_function=clone_layer)
     clone.set_weights(model.get_weights())
     if name is not None:
         clone.name = name

@@ -46,9 +46,11 @@ class MoCo(Method):
     replica encodes its slice of the permuted batch with batch statistics, and
     the keys are gathered and un-permuted. The key encoder's batch statistics
     therefore come from a different subset of images than the queries', so the
-    model cannot "cheat" through batch norm. Shuffling rather than synchronized
-    BN is used because it is what the paper does and because it costs only two
-    gathers, and works with any encoder. On one replica there is nothing to
+    model cannot "cheat" through batch norm; the key encoder's batch norm is made
+    per-replica for this even when the query encoder's is synchronized.
+    Shuffling rather than synchronized BN is used because it is what the paper
+    does, costs only two gathers, and works with any encoder. On one replica
+    there is nothing to
     shuffle across (the paper's single-GPU runs share that leak).
 
     Reads ``views`` = ``(query_view, key_view)``; ``label`` is ignored.
@@ -95,7 +97,9 @@ class MoCo(Method):
         self.seed = int(seed)
         feature_dim = int(getattr(encoder, "feature_dim", encoder.output.shape[-1]))
         self.head = moco_head(feature_dim, self.version, hidden_dim, int(projection_dim))
-        self.key_encoder = clone_model(encoder, name="key_encoder")
+        # Shuffled keys must be normalized with per-replica statistics; a synchronized BN
+        # (the trainer's default with several replicas) would undo the shuffle.
+        self.key_encoder = clone_model(encoder, name="key_encoder", local_bn=self.shuffle_bn)
         self.key_head = clone_model(self.head, name="key_head")
         self.queue = KeyQueue(queue_size, int(projection_dim), seed=self.seed)
         self.contrast_accuracy = keras.metrics.Mean(name="contrast_accuracy")

@@ -33,8 +33,8 @@ class SimCLR(Method):
     B.9); 0.5 for CIFAR-10 (Sec. B.9), projection to 128-d, LARS with learning
     rate ``0.3 * batch / 256`` and weight decay 1e-6 (Sec. B.9; see
     :mod:`tfless.train.lars`). Synchronized batch norm ("global BN", Sec. 2.2)
-    is a backbone option: build the encoder with ``bn_synchronized=True`` and
-    pass ``bn_synchronized=True`` here for the head.
+    is a backbone option: build the encoder with ``bn_synchronized=True``; the
+    head then synchronizes its batch norm too (``bn_synchronized``).
 
     Reads ``views`` = ``[v1, v2]`` (``[B, H, W, C]`` each); ``label`` is ignored.
 
@@ -43,7 +43,8 @@ class SimCLR(Method):
       projection_dim: output size of the head (128).
       hidden_dim: hidden width of the head; default the feature size D.
       temperature: tau of NT-Xent, > 0.
-      bn_synchronized: synchronize the head's batch norm across replicas.
+      bn_synchronized: synchronize the head's batch norm across replicas; default: as the
+        encoder does.
     """
 
     input_keys = ("views",)
@@ -54,13 +55,17 @@ class SimCLR(Method):
         projection_dim: int = 128,
         hidden_dim: int | None = None,
         temperature: float = 0.1,
-        bn_synchronized: bool = False,
+        bn_synchronized: bool | None = None,
         name: str = "simclr",
         **kwargs,
     ):
         super().__init__(encoder, name=name, **kwargs)
         self.temperature = check_temperature(temperature)
         feature_dim = int(getattr(encoder, "feature_dim", encoder.output.shape[-1]))
+        if bn_synchronized is None:
+            bn_synchronized = any(
+                getattr(layer, "synchronized", False) for layer in encoder._flatten_layers()
+            )
         self.head = simclr_head(
             feature_dim, hidden_dim, int(projection_dim), bn_synchronized=bn_synchronized
         )

@@ -26,7 +26,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
 
 MODES = ("autoaugment", "randaugment_sweep", "tanda")
 
@@ -54,6 +54,10 @@ _REPEATS = flags.DEFINE_integer("repeats", 1, "RandAugment sweep: children per c
 _TANDA_STEPS = flags.DEFINE_integer("tanda_steps", 300, "TANDA: adversarial steps.")
 _TANDA_LENGTH = flags.DEFINE_integer("tanda_length", 5, "TANDA: TFs per sequence.")
 flags.mark_flags_as_required(["mode", "output_dir"])
+
+
+def _log(line: str) -> None:
+    print(line, flush=True)
 
 
 def _write_json(path, record):
@@ -90,7 +94,7 @@ def main(argv):
             policies_per_update=_PER_UPDATE.value,
             learning_rate=_CONTROLLER_LR.value,
             top_k=_TOP_K.value,
-            log=logging.info,
+            log=_log,
             **child,
         )
         path = os.path.join(_OUTPUT.value, "policy.json")
@@ -111,7 +115,7 @@ def main(argv):
             num_layers=[int(n) for n in _GRID_N.value],
             magnitudes=[float(m) for m in _GRID_M.value],
             repeats=_REPEATS.value,
-            log=logging.info,
+            log=_log,
             **op_kw,
             **child,
         )
@@ -139,7 +143,7 @@ def main(argv):
             **({"ops_list": tuple(_OPS.value)} if _OPS.value else {}),
             generator_learning_rate=_CONTROLLER_LR.value,
             seed=_SEED.value,
-            log=logging.info,
+            log=_log,
         )
         path = os.path.join(_OUTPUT.value, "tanda_generator.json")
         tanda.save_generator(path, generator, history=history, flags=_flag_record())

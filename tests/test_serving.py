@@ -143,6 +143,7 @@ GOOD = np.full((2, *SHAPE), 0.5).tolist()
         ({"instances": np.full((1, *SHAPE), 1.5).tolist()}, r"expects images in \[0.0, 1.0\]"),
         ({"instances": np.full((1, *SHAPE), -0.1).tolist()}, "expects images in"),
         ({"instances": [GOOD[0], GOOD[0][:3]]}, "ragged"),
+        ({"instances": np.full((1, *SHAPE), None).tolist()}, "non-numeric"),
         ({"instances": []}, "non-empty list"),
         ({"signature_name": "serving_default"}, "Missing 'instances' or 'inputs'"),
         ({"instances": GOOD, "inputs": GOOD}, "exactly one of"),

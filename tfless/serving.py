@@ -345,7 +345,10 @@ def _to_array(value, key: str, dtype: np.dtype, shape: tuple, value_range) -> np
     except ValueError as e:
         raise _bad_request(f"Input {key!r} is ragged or malformed: {e}") from None
     if arr.dtype == object:
-        raise _bad_request(f"Input {key!r} is ragged: every instance must have the same shape.")
+        raise _bad_request(
+            f"Input {key!r} is ragged or holds non-numeric values: every instance must be a "
+            "nested list of numbers of the same shape."
+        )
     if arr.dtype.kind not in "iuf":
         raise _bad_request(
             f"Input {key!r} must hold numbers of dtype {dtype.name}; got values of type "

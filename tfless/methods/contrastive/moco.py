@@ -50,8 +50,8 @@ class MoCo(Method):
     per-replica for this even when the query encoder's is synchronized.
     Shuffling rather than synchronized BN is used because it is what the paper
     does, costs only two gathers, and works with any encoder. On one replica
-    there is nothing to
-    shuffle across (the paper's single-GPU runs share that leak).
+    there is nothing to shuffle across (the paper's single-GPU runs share that
+    leak).
 
     Reads ``views`` = ``(query_view, key_view)``; ``label`` is ignored.
 

@@ -1,6 +1,6 @@
 """Semi-supervised benchmark on digits: every method against labeled-only and all-labels.
 
-  python benchmarks/semi.py [--steps 3000] [--seeds 0,1,2] [--labels 4]
+  python benchmarks/semi.py [--steps 3000] [--seeds 0,1,2] [--labels 4] [--batch_size 32]
                             [--methods fixmatch,mixmatch,...] [--timing_steps 30]
                             [--out benchmarks/results]
 
@@ -62,7 +62,7 @@ def load_config(name: str):
     return module.get_config()
 
 
-def make_config(name: str, steps: int, seed: int, labels):
+def make_config(name: str, steps: int, seed: int, labels, batch_size: int = 32):
     c = load_config("supervised" if name.startswith("supervised") else name)
     with c.unlocked():
         c.train.steps = steps
@@ -71,7 +71,7 @@ def make_config(name: str, steps: int, seed: int, labels):
         c.train.verbose = 0
         c.train.tensorboard = False
         c.data.split_seed = seed
-        c.data.batch_size = 32
+        c.data.batch_size = batch_size
         c.optimizer.warmup_steps = min(c.optimizer.warmup_steps, steps // 10)
         if name == "supervised_labeled":
             c.data.labels_per_class = labels
@@ -116,10 +116,10 @@ def time_steps(method, config, steps: int) -> float:
     return per_step * steps / elapsed, per_step
 
 
-def run_one(name, steps, seed, labels, timing_steps):
+def run_one(name, steps, seed, labels, timing_steps, batch_size=32):
     from tfless.train import train_and_evaluate
 
-    config = make_config(name, steps, seed, labels)
+    config = make_config(name, steps, seed, labels, batch_size)
     workdir = tempfile.mkdtemp(prefix=f"semi_{name}_{seed}_")
     try:
         start = time.perf_counter()
@@ -181,12 +181,14 @@ def to_markdown(summary, args, failures) -> str:
         "# Semi-supervised methods on digits",
         "",
         f"Command: `python benchmarks/semi.py --steps {args.steps} --seeds {args.seeds} "
-        f"--labels {args.labels} --timing_steps {args.timing_steps}"
+        f"--labels {args.labels} --batch_size {args.batch_size} "
+        f"--timing_steps {args.timing_steps}"
         + (f" --methods {args.methods}" if args.methods else "")
         + "`",
         "",
         f"Digits (1,257 train / 540 test), {args.labels} labels per class, convnet 32-64-128 at "
-        f"16x16, labeled batch 32, {args.steps} steps for every run, seeds {args.seeds}. "
+        f"16x16, labeled batch {args.batch_size}, {args.steps} steps for every run, "
+        f"seeds {args.seeds}. "
         f"Host: {platform.machine()}, {os.cpu_count()} CPU cores (shared).",
         "",
         "| run | test accuracy (mean +- std) | gap closed | images/step | throughput ratio"
@@ -220,6 +222,7 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--labels", type=int, default=4)
+    parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--methods", default="")
     parser.add_argument("--timing_steps", type=int, default=30)
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
@@ -234,7 +237,9 @@ def main(argv=None):
     for seed in seeds:
         for name in names:
             try:
-                row = run_one(name, args.steps, seed, args.labels, args.timing_steps)
+                row = run_one(
+                    name, args.steps, seed, args.labels, args.timing_steps, args.batch_size
+                )
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             except Exception as err:  # keep the table going; the failure is reported

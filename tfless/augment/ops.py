@@ -32,6 +32,13 @@ AutoContrast, Equalize, Invert, Identity
 
 Geometric ops fill uncovered pixels with grey (128 of 255), as the reference does.
 
+Caveat: the AutoAugment authors' original CIFAR code (tensorflow/models
+``research/autoaugment/augmentation_transforms.py``) maps Posterize and Solarize the other
+way round (``4 - int(4 * m)`` bits, threshold ``256 - int(256 * m)``). We follow the TF
+reference named above, as the issue asks, so published policies that were searched with
+the original code behave differently for those two ops, exactly as they do in the TF
+reference.
+
 Internally pixels are float32 on the 0..255 scale. For uint8 input every op rounds its
 result to integers as PIL does (blends truncate, like ``Image.blend``); for float32 input
 AutoContrast, Equalize and Posterize quantize the image to 256 levels because they are
@@ -67,6 +74,8 @@ TRANSLATE_FRACTION = 100.0 / 224.0
 CUTOUT_FRACTION = 40.0 / 224.0
 FILL_VALUE = 128.0
 
+# Op families (for documentation and tests): PIL ImageOps point ops, PIL ImageEnhance
+# blends, affine warps, and cutout.
 _LUT_OPS = ("AutoContrast", "Equalize", "Invert", "Posterize", "Solarize", "SolarizeAdd")
 _BLEND_OPS = ("Color", "Contrast", "Brightness", "Sharpness")
 _GEOMETRIC_OPS = ("Rotate", "ShearX", "ShearY", "TranslateX", "TranslateY")

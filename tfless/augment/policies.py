@@ -11,7 +11,8 @@ Sources:
   appendix). The magnitudes below are on the 0..10 level scale used by the TF reference
   implementation, tensorflow/models ``official/vision/ops/augment.py``
   (``policy_reduced_cifar10``, ``policy_svhn``, ``policy_v0``), whose level-to-argument
-  mapping ``tfless.augment.ops`` follows.
+  mapping ``tfless.augment.ops`` follows (see its caveat on Posterize and Solarize, whose
+  direction differs from the AutoAugment authors' original code).
 
   RandAugment: Cubuk, Zoph, Shlens, Le, "RandAugment: Practical automated data
   augmentation with a reduced search space", NeurIPS 2020, https://arxiv.org/abs/1909.13719.

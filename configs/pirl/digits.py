@@ -5,8 +5,10 @@ Command:
   tfless-eval --workdir=/tmp/tfless/pirl_digits --dataset=digits --protocol=linear,knn
 
 Args (after the colon):
-  (none)   1000 steps at batch 64. Expected: linear probe and kNN above the random-init
-           encoder (see benchmarks/results/selfsup.md); a few minutes on 2 CPU cores.
+  (none)   1000 steps at batch 64. Measured (seed 0, 2026-11-23): kNN 81.1%, linear probe
+           98.1%, vs 80.4% / 98.0% for the same encoder at random init (barely better: the
+           tiles share the encoder's batch-norm statistics with the full images, see the
+           PIRL docstring); 6 minutes on 2 shared CPU cores.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: memory bank of all 1,257 digits (EMA 0.5), 3x3 jigsaw of 24x24 digits (8 px

@@ -98,26 +98,13 @@ def tiny_encoder(widths=(16, 32), **kwargs):
     return enc
 
 
-_STRATEGY = []
-
-
 def mirrored_strategy():
-    """One MirroredStrategy over the two logical CPUs, shared by every test of this folder.
+    """A MirroredStrategy over the two logical CPUs.
 
-    Each new MirroredStrategy numbers its collective ops from the same start (group 1,
-    instance 100) and TF's collective runtime caches an instance's shape process-wide, so a
-    second strategy whose first all-reduce has another shape aborts. One strategy for this
-    folder, with its own key range (as the contrastive and clustering tests do), avoids it.
+    Its collective keys are fresh: ``tests/conftest.py`` moves the key base on before each
+    test (two strategies with the same keys abort on all-reduces of different shapes).
     """
-    if not _STRATEGY:
-        cls = tf.distribute.MirroredStrategy
-        old = cls._collective_key_base
-        cls._collective_key_base = 7000
-        try:
-            _STRATEGY.append(cls(["/cpu:0", "/cpu:1"]))
-        finally:
-            cls._collective_key_base = old
-    return _STRATEGY[0]
+    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 
 
 def replica_values(var):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tfless.methods.augment import AUGMENT_METHODS
 from tfless.methods.base import ClassifierMixin, Method
 from tfless.methods.clustering import CLUSTERING_METHODS
 from tfless.methods.contrastive import CONTRASTIVE_METHODS
@@ -15,6 +16,7 @@ METHODS: dict[str, type[Method]] = {
     **PRETEXT_METHODS,
     **CONTRASTIVE_METHODS,
     **CLUSTERING_METHODS,
+    **AUGMENT_METHODS,
 }
 
 

@@ -210,98 +210,105 @@ def main(argv=None):
         if seed == seeds[0]:
             tsne_panels["random init"] = (test_f, arrays1[3])
     runs["random_init"] = random_entry
+
+    def write_report(final: bool):
+        # Summaries (rewritten after every method, so an interrupted run leaves a table).
+        sup_ips = (runs["supervised"]["per_seed"] or [{}])[0].get("images_per_second")
+        sup_lin = mean_std([r["linear_accuracy"] for r in runs["supervised"]["per_seed"]])[0]
+        rnd_few = mean_std([r["linear_10pc_accuracy"] for r in runs["random_init"]["per_seed"]])[0]
+        rows = []
+        for name, entry in runs.items():
+            per = entry["per_seed"]
+            lin, lin_sd = mean_std([r["linear_accuracy"] for r in per])
+            knn, knn_sd = mean_std([r["knn_accuracy"] for r in per])
+            few, few_sd = mean_std([r["linear_10pc_accuracy"] for r in per])
+            ips = per[0].get("images_per_second") if per else None
+            summary = {
+                "linear_mean": lin,
+                "linear_std": lin_sd,
+                "knn_mean": knn,
+                "knn_std": knn_sd,
+                "linear_10_per_class_mean": few,
+                "linear_10_per_class_std": few_sd,
+                "linear_vs_supervised": lin / sup_lin if lin is not None and sup_lin else None,
+                # On the discriminating low-label probe (the all-label probe saturates).
+                "beats_random_init": (few > rnd_few) if few is not None and rnd_few else None,
+                "images_per_second": ips,
+                "throughput_ratio": ips / sup_ips if ips and sup_ips else None,
+                "seeds_done": len(per),
+            }
+            entry["summary"] = summary
+
+            def pm(m, s):
+                return "" if m is None else f"{100 * m:.1f} ± {100 * s:.1f}"
+
+            rows.append(
+                {
+                    "method": name,
+                    "family": entry["family"],
+                    "linear probe %": pm(lin, lin_sd),
+                    "kNN %": pm(knn, knn_sd),
+                    "linear, 10 labels/class %": pm(few, few_sd),
+                    "linear / supervised": ""
+                    if summary["linear_vs_supervised"] is None
+                    else f"{summary['linear_vs_supervised']:.3f}",
+                    "beats random (10/class)": YES_NO[summary["beats_random_init"]],
+                    "throughput vs supervised": ""
+                    if summary["throughput_ratio"] is None
+                    else f"{summary['throughput_ratio']:.2f}",
+                    "note": entry["note"],
+                }
+            )
+
+        os.makedirs(args.out, exist_ok=True)
+        report = {
+            "settings": {
+                "steps": args.steps,
+                "seeds": seeds,
+                "image_size": args.image_size,
+                "timing_steps": args.timing_steps,
+                "dataset": "digits (sklearn, 1257 train / 540 test)",
+                "probe": "StandardScaler + multinomial LogisticRegression(C=1), frozen features",
+                "knn": "k=200, tau=0.1, cosine (Wu et al. 2018)",
+                "command": "python benchmarks/selfsup.py " + " ".join(argv or sys.argv[1:]),
+                "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
+                "wall_seconds": round(time.time() - t0, 1),
+            },
+            "runs": runs,
+        }
+        with open(os.path.join(args.out, "selfsup.json"), "w") as f:
+            json.dump(report, f, indent=2, default=float)
+        png = os.path.join(args.out, "selfsup_tsne.png")
+        embedding_grid({k: v for k, v in tsne_panels.items()}, png, columns=4)
+        md = [
+            "# Self-supervised methods on digits",
+            "",
+            f"Command: `{report['settings']['command']}` "
+            f"({report['settings']['wall_seconds']:.0f} s on {report['settings']['machine']}).",
+            "",
+            f"Pre-training without labels, {args.steps} steps each, digits at "
+            f"{args.image_size}x{args.image_size}, seeds {seeds}; the supervised row is the same "
+            "ConvNet trained with all labels for the same steps. Linear probe: logistic regression "
+            "on frozen features with all 1,257 labels and with 10 labels per class; kNN: k=200, "
+            "tau=0.1 (mean ± std over seeds, test accuracy %). "
+            "Throughput: source images/s relative to the supervised step (seed 0).",
+            "",
+            markdown_table(rows),
+            f"![t-SNE of test features]({os.path.basename(png)})",
+            "" if final else "(partial: the run is still going)",
+            "",
+        ]
+        with open(os.path.join(args.out, "selfsup.md"), "w") as f:
+            f.write("\n".join(md))
+        return report, md
+
     for name in wanted:
         if name not in families:
             raise ValueError(f"Unknown method {name!r}. Expected some of {sorted(families)}.")
         runs[name] = run_config(name, families[name], name)
+        write_report(final=False)
 
-    # Summaries.
-    sup_ips = (runs["supervised"]["per_seed"] or [{}])[0].get("images_per_second")
-    sup_lin = mean_std([r["linear_accuracy"] for r in runs["supervised"]["per_seed"]])[0]
-    rnd_few = mean_std([r["linear_10pc_accuracy"] for r in runs["random_init"]["per_seed"]])[0]
-    rows = []
-    for name, entry in runs.items():
-        per = entry["per_seed"]
-        lin, lin_sd = mean_std([r["linear_accuracy"] for r in per])
-        knn, knn_sd = mean_std([r["knn_accuracy"] for r in per])
-        few, few_sd = mean_std([r["linear_10pc_accuracy"] for r in per])
-        ips = per[0].get("images_per_second") if per else None
-        summary = {
-            "linear_mean": lin,
-            "linear_std": lin_sd,
-            "knn_mean": knn,
-            "knn_std": knn_sd,
-            "linear_10_per_class_mean": few,
-            "linear_10_per_class_std": few_sd,
-            "linear_vs_supervised": lin / sup_lin if lin is not None and sup_lin else None,
-            # On the discriminating low-label probe (the all-label probe saturates).
-            "beats_random_init": (few > rnd_few) if few is not None and rnd_few else None,
-            "images_per_second": ips,
-            "throughput_ratio": ips / sup_ips if ips and sup_ips else None,
-            "seeds_done": len(per),
-        }
-        entry["summary"] = summary
-
-        def pm(m, s):
-            return "" if m is None else f"{100 * m:.1f} ± {100 * s:.1f}"
-
-        rows.append(
-            {
-                "method": name,
-                "family": entry["family"],
-                "linear probe %": pm(lin, lin_sd),
-                "kNN %": pm(knn, knn_sd),
-                "linear, 10 labels/class %": pm(few, few_sd),
-                "linear / supervised": ""
-                if summary["linear_vs_supervised"] is None
-                else f"{summary['linear_vs_supervised']:.3f}",
-                "beats random (10/class)": YES_NO[summary["beats_random_init"]],
-                "throughput vs supervised": ""
-                if summary["throughput_ratio"] is None
-                else f"{summary['throughput_ratio']:.2f}",
-                "note": entry["note"],
-            }
-        )
-
-    os.makedirs(args.out, exist_ok=True)
-    report = {
-        "settings": {
-            "steps": args.steps,
-            "seeds": seeds,
-            "image_size": args.image_size,
-            "timing_steps": args.timing_steps,
-            "dataset": "digits (sklearn, 1257 train / 540 test)",
-            "probe": "StandardScaler + multinomial LogisticRegression(C=1), frozen features",
-            "knn": "k=200, tau=0.1, cosine (Wu et al. 2018)",
-            "command": "python benchmarks/selfsup.py " + " ".join(argv or sys.argv[1:]),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
-            "wall_seconds": round(time.time() - t0, 1),
-        },
-        "runs": runs,
-    }
-    with open(os.path.join(args.out, "selfsup.json"), "w") as f:
-        json.dump(report, f, indent=2, default=float)
-    png = os.path.join(args.out, "selfsup_tsne.png")
-    embedding_grid({k: v for k, v in tsne_panels.items()}, png, columns=4)
-    md = [
-        "# Self-supervised methods on digits",
-        "",
-        f"Command: `{report['settings']['command']}` ({report['settings']['wall_seconds']:.0f} s "
-        f"on {report['settings']['machine']}).",
-        "",
-        f"Pre-training without labels, {args.steps} steps each, digits at "
-        f"{args.image_size}x{args.image_size}, seeds {seeds}; the supervised row is the same "
-        "ConvNet trained with all labels for the same steps. Linear probe: logistic regression "
-        "on frozen features with all 1,257 labels and with 10 labels per class; kNN: k=200, "
-        "tau=0.1 (mean ± std over seeds, test accuracy %). "
-        "Throughput: source images/s relative to the supervised step (seed 0).",
-        "",
-        markdown_table(rows),
-        f"![t-SNE of test features]({os.path.basename(png)})",
-        "",
-    ]
-    with open(os.path.join(args.out, "selfsup.md"), "w") as f:
-        f.write("\n".join(md))
+    report, md = write_report(final=True)
     shutil.rmtree(scratch, ignore_errors=True)
     print("\n".join(md))
     return report

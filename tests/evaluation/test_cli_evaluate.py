@@ -48,6 +48,7 @@ def test_eval_a_training_run_through_flags(tmp_path, capsys):
     with config.unlocked():
         config.train.verbose = 0
         config.train.tensorboard = False
+        config.eval.online_probe_examples = 400
     workdir = str(tmp_path / "run")
     result = train_and_evaluate(config, workdir)
     # The config's online linear probe ran through the trainer's callback hook.

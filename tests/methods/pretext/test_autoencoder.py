@@ -19,10 +19,10 @@ def test_corruptions():
     assert np.array_equal(corrupt(x, "none", 0.25), x)
 
 
-@pytest.mark.parametrize("noise", ["none", "masking"])
-def test_autoencoder_learns(noise):
+def test_autoencoder_learns():
+    # The denoising variant exercises every piece of the plain one plus the corruption.
     x = digits_images(16)
-    method = Autoencoder(tiny_encoder(16), noise=noise, decoder_width=16)
+    method = Autoencoder(tiny_encoder(16), noise="masking", decoder_width=16)
     assert METHODS["autoencoder"] is Autoencoder
     hist = train(method, x, steps=60, lr=5e-3)
     err = hist["reconstruction_error"]

@@ -5,13 +5,14 @@ Command:
 
 Args: (none) 4 labels per class; ``labels=N`` N per class; ``smoke`` a few steps.
 
-Deviation: consistency weight 10, not the paper's 100: with 100 the run collapsed to 13%
-test accuracy on digits (benchmarks/semi.py, 1,000 steps, labeled batch 16).
-
 Recipe: the supervised digits baseline's backbone (convnet 32-64-128, 16x16), optimizer
 (Adam 2e-3, cosine, warmup 100, EMA 0.99) and budget (3,000 steps), labeled batch 32,
-mu 7, two weak views (student / teacher), consistency weight 10 with the sigmoid
+mu 7, two weak views (student / teacher), consistency weight 100 with the sigmoid
 ramp-up over the first third, teacher EMA 0.99 then 0.999.
+
+Known problem: in benchmarks/semi.py (1,000 steps, labeled batch 16) this run reached only
+13-14% test accuracy, with consistency weight 100 and with 10, although the method learns
+in its unit test (tests/methods/semi/test_mean_teacher.py); not yet understood.
 
 Expected: above the labeled-only baseline (supervised ``:labeled``, about 80-85% test
 accuracy) and below all labels (about 98%); benchmarks/semi.py measures it (results in
@@ -35,7 +36,7 @@ def get_config(arg: str | None = None):
         "digits",
         "mean_teacher",
         {
-            "consistency_weight": 10.0,
+            "consistency_weight": 100.0,
             "rampup_steps": 1000,
             "ema_decay": 0.999,
             "ema_decay_rampup": 0.99,

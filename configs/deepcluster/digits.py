@@ -6,8 +6,9 @@ Command:
 
 Args (after the colon):
   (none)   2000 steps at batch 128, re-clustering every 100 steps (~10 passes over the data).
-           Expected: linear probe above the random-init encoder (see
-           benchmarks/results/selfsup.md); a few minutes on 2 CPU cores.
+           Measured (seed 0, 2026-11-23): kNN 95.9%, linear probe 98.3% on the test split,
+           vs 79.3% / 98.5% for the same encoder at random init; 16 minutes on 2 shared
+           CPU cores (with a cosine-decayed rate: kNN 87.4%, the head ended at chance).
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: k = 50 clusters (the paper's rule is 10x the classes; with 100 clusters and a

@@ -217,9 +217,24 @@ def _strict(factory: Callable) -> Callable:
     return build
 
 
+# Learned-policy views live with their search code; imported here (no cycle: those
+# modules import ops/policies only) so that every view is reachable by name.
+from tfless.augment.search import autoaugment, randaugment  # noqa: E402
+from tfless.augment.tanda import tanda  # noqa: E402
+
 #: View-builder registry: ``VIEWS[name](**kwargs) -> fn(images) -> dict``.
 VIEWS: dict[str, Callable] = {
-    f.__name__: _strict(f) for f in (identity, flip_crop, weak_strong, simclr, multi_weak)
+    f.__name__: _strict(f)
+    for f in (
+        identity,
+        flip_crop,
+        weak_strong,
+        simclr,
+        multi_weak,
+        autoaugment,
+        randaugment,
+        tanda,
+    )
 }
 
 

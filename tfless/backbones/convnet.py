@@ -11,6 +11,7 @@ def convnet(
     input_shape=(8, 8, 1),
     widths=(32, 64, 128),
     bn_synchronized: bool = False,
+    bn_momentum: float = 0.99,
     pool: bool = True,
     name: str = "convnet",
 ) -> keras.Model:
@@ -20,6 +21,8 @@ def convnet(
       input_shape: ``(H, W, C)`` of images in [0, 1].
       widths: channels of each block; the feature size is ``widths[-1]``.
       bn_synchronized: synchronize batch-norm statistics across replicas.
+      bn_momentum: momentum of the batch-norm moving statistics. Keras' 0.99 needs a few
+        hundred steps to settle; runs of a few hundred steps on tiny data want 0.9.
       pool: global-average-pool the last map into ``[B, D]`` (else return the map).
 
     Returns:
@@ -31,7 +34,7 @@ def convnet(
     size = min(shape[:2])
     for i, w in enumerate(widths):
         x = keras.layers.Conv2D(w, 3, padding="same", use_bias=False, name=f"conv{i}")(x)
-        x = batch_norm(synchronized=bn_synchronized, name=f"bn{i}")(x)
+        x = batch_norm(bn_momentum, synchronized=bn_synchronized, name=f"bn{i}")(x)
         x = keras.layers.ReLU(name=f"relu{i}")(x)
         if i < len(widths) - 1 and size >= 8:
             x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)

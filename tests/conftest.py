@@ -18,9 +18,17 @@ if tf.config.get_logical_device_configuration(_cpus[0]) is None:
     )
 
 
+import contextlib  # noqa: E402
+import importlib  # noqa: E402
+import sys  # noqa: E402
+
 import pytest  # noqa: E402
+from absl import flags  # noqa: E402
+from absl.testing import flagsaver  # noqa: E402
 
 from tfless.train.strategy import fresh_collective_keys  # noqa: E402
+
+_CLI = "tfless.cli."
 
 
 @pytest.fixture(autouse=True)
@@ -29,3 +37,41 @@ def _fresh_collective_keys():
     :func:`tfless.train.strategy.fresh_collective_keys`)."""
     fresh_collective_keys()
     yield
+
+
+@contextlib.contextmanager
+def _cli_module(name: str):
+    """Imports ``tfless.cli.<name>`` with its own absl flags for the duration of a test.
+
+    Each launcher defines its flags at import, as absl programs do; two launchers in one
+    process would then clash on common names (``--dataset``, ``--out``). This sets aside
+    the flags of every other imported launcher, imports the module fresh, restores flag
+    values afterwards (``flagsaver``), and puts the set-aside flags back.
+    """
+    fv = flags.FLAGS
+    module_name = _CLI + name
+    saved = {}
+    for flag_name in list(fv):
+        owner = fv.find_module_defining_flag(flag_name)
+        if owner and owner.startswith(_CLI) and flag_name not in saved:
+            saved[flag_name] = (owner, fv[flag_name])
+            delattr(fv, flag_name)
+    sys.modules.pop(module_name, None)
+    try:
+        module = importlib.import_module(module_name)
+        with flagsaver.flagsaver():
+            yield module
+    finally:
+        for flag_name in list(fv):
+            if fv.find_module_defining_flag(flag_name) == module_name:
+                delattr(fv, flag_name)
+        sys.modules.pop(module_name, None)
+        for flag_name, (owner, flag) in saved.items():
+            fv[flag_name] = flag
+            fv.register_flag_by_module(owner, flag)
+
+
+@pytest.fixture
+def cli_module():
+    """``with cli_module("augment_search") as module:`` imports a launcher in isolation."""
+    return _cli_module

@@ -134,10 +134,8 @@ def test_randaugment_sweep_and_table(tiny_digits):
     assert "no aug." in table and table.count("\n") == 5
 
 
-def test_cli_writes_policy_and_sweep(tmp_path):
+def test_cli_writes_policy_and_sweep(tmp_path, cli_module):
     from absl import flags
-
-    from tfless.cli import augment_search
 
     common = [
         f"--output_dir={tmp_path}",
@@ -148,15 +146,13 @@ def test_cli_writes_policy_and_sweep(tmp_path):
         "--child_steps=3",
     ]
     argv = ["augment_search", "--mode=autoaugment", "--num_policies=2", "--top_k=1", *common]
-    try:
+    with cli_module("augment_search") as augment_search:
         flags.FLAGS(argv)
         augment_search.main(argv[:1])
         flags.FLAGS(
             ["augment_search", "--mode=randaugment_sweep", "--grid_n=1", "--grid_m=4", *common]
         )
         augment_search.main(argv[:1])
-    finally:
-        flags.FLAGS.unparse_flags()
     policy = search.load_policy(str(tmp_path / "policy.json"))
     assert len(policy) == 5 and {n for sub in policy for n, _, _ in sub} <= {"Rotate", "Invert"}
     record = json.load(open(tmp_path / "policy.json"))

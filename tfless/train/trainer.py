@@ -270,7 +270,9 @@ def train_and_evaluate(
         cb.write_json_atomic(os.path.join(workdir, MANIFEST), manifest)
 
     verbose = int(config.train.get("verbose", 1))
-    callbacks = [cb.EpochCheckpoint(manager, epoch_var)]
+    # Method callbacks (clustering, label propagation, online probes) come first so the
+    # logs they add reach the history and TensorBoard writers.
+    callbacks = [*cb.extra_callbacks(method, data, config), cb.EpochCheckpoint(manager, epoch_var)]
     if optimizer.use_ema:
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=False))
     if chief:
@@ -281,7 +283,6 @@ def train_and_evaluate(
                     os.path.join(workdir, "tensorboard"), update_freq="epoch"
                 )
             )
-    callbacks.extend(cb.extra_callbacks(method, data, config))
     has_eval = (
         hasattr(method, "test_step") and getattr(method, "accuracy_tracker", None) is not None
     )

@@ -61,3 +61,25 @@ def test_update_inside_replica_context_is_consistent():
     step(tf.constant(0.75))
     for v in tgt.value.values:
         np.testing.assert_allclose(v.numpy(), 0.25)
+
+
+def test_batch_stats_in_training_copy_normalizes_with_batch_statistics():
+    import keras
+    import numpy as np
+
+    from tfless.layers.momentum import MomentumCopy
+
+    inputs = keras.Input((4,))
+    outputs = keras.layers.BatchNormalization()(keras.layers.Dense(3)(inputs))
+    source = keras.Model(inputs, outputs)
+    x = np.random.RandomState(0).normal(3.0, 2.0, size=(16, 4)).astype("float32")
+    frozen = MomentumCopy(source)
+    noisy = MomentumCopy(source, batch_stats_in_training=True)
+    # Batch statistics: each output unit has mean ~0 over the batch in training mode.
+    assert np.abs(np.asarray(noisy(x, training=True)).mean(axis=0)).max() < 1e-3
+    # A Keras-frozen copy keeps using its moving statistics even when training=True.
+    np.testing.assert_allclose(frozen(x, training=True), frozen(x, training=False), atol=1e-6)
+    # Neither copy exposes variables to an optimizer.
+    assert noisy.trainable_weights == [] and frozen.trainable_weights == []
+    holder = keras.Sequential([keras.Input((4,)), noisy])
+    assert holder.trainable_weights == []

@@ -74,6 +74,10 @@ class MomentumCopy(keras.layers.Layer):
       source: the built functional or sequential ``keras.Model`` to follow.
       decay: default EMA decay (0.999 in Mean Teacher, MoCo).
       average_non_trainable: also average non-trainable weights (BN statistics).
+      batch_stats_in_training: when True, the copy's batch-norm layers normalize with batch
+        statistics when called with ``training=True`` (Mean Teacher's teacher gets its own
+        noise and batch statistics, as in the authors' code). Its variables still never
+        reach the optimizer. When False, a Keras-frozen copy always uses moving statistics.
 
     Attributes:
       network: the copy (a ``keras.Model``), usable directly.
@@ -84,6 +88,7 @@ class MomentumCopy(keras.layers.Layer):
         source: keras.Model,
         decay: float = 0.999,
         average_non_trainable: bool = True,
+        batch_stats_in_training: bool = False,
         name: str | None = None,
         **kwargs,
     ):
@@ -98,6 +103,15 @@ class MomentumCopy(keras.layers.Layer):
         self.network = clone_network(source)
         self.network.trainable = False
         self.trainable = False
+        if batch_stats_in_training:
+            # Keras' BatchNormalization uses batch statistics only when its layer is
+            # trainable; keep those layers trainable but their variables out of any
+            # optimizer by marking each variable non-trainable.
+            for layer in self.network._flatten_layers(include_self=False):
+                if isinstance(layer, keras.layers.BatchNormalization):
+                    layer.trainable = True
+                    for v in layer.weights:
+                        v.trainable = False
 
     @property
     def source(self) -> keras.Model:

@@ -31,69 +31,24 @@ with the policy as the ``autoaugment`` view (needs ``VIEWS["autoaugment"]``, see
 ``tfless.augment.search.autoaugment``).
 """
 
+import importlib.util
 import os
 
-import ml_collections
+_spec = importlib.util.spec_from_file_location(
+    "_augment_base",
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_augment_base.py"),
+)
+_base = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_base)
 
 POLICY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "digits_policy.json")
 
 
-def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    arg = arg or ""
-    if arg not in ("", "smoke"):
-        raise ValueError(f"Unknown config arg {arg!r}. Expected '' or 'smoke'.")
-    c = ml_collections.ConfigDict()
-
-    c.method = ml_collections.ConfigDict()
-    c.method.name = "supervised"
-    c.method.kwargs = ml_collections.ConfigDict({"label_smoothing": 0.0, "weight_decay": 0.0})
-
-    c.model = ml_collections.ConfigDict()
-    c.model.backbone = "convnet"
-    c.model.kwargs = ml_collections.ConfigDict({"widths": (32, 64, 128)})
-
-    c.data = ml_collections.ConfigDict()
-    c.data.dataset = "digits"
-    c.data.pipeline = "supervised"
-    c.data.image_size = 16
-    c.data.channels = 1
-    c.data.batch_size = 50
-    c.data.eval_batch_size = 540
-    c.data.labels_per_class = 10
-    c.data.split_seed = 0
-    c.data.mu = 0
-    c.data.augment = "autoaugment"
-    c.data.augment_kwargs = ml_collections.ConfigDict({"policy": POLICY, "pad_fraction": 0.0})
-    c.data.unlabeled_views = ""
-    c.data.views_kwargs = ml_collections.ConfigDict()
-    c.data.with_index = False
-    c.data.shuffle_buffer = 2048
-    c.data.data_dir = ml_collections.config_dict.placeholder(str)
-
-    c.optimizer = ml_collections.ConfigDict()
-    c.optimizer.name = "adam"
-    c.optimizer.learning_rate = 2e-3
-    c.optimizer.schedule = "cosine"
-    c.optimizer.warmup_steps = 50
-    c.optimizer.momentum = 0.9
-    c.optimizer.nesterov = False
-    c.optimizer.weight_decay = 0.0
-    c.optimizer.ema = 0.99
-    c.optimizer.clipnorm = ml_collections.config_dict.placeholder(float)
-
-    c.train = ml_collections.ConfigDict()
-    c.train.steps = 1000
-    c.train.eval_every = 250
-    c.train.seed = 0
-    c.train.strategy = "none"
-    c.train.jit_compile = False
-    c.train.verbose = 1
-    c.train.tensorboard = True
-    c.train.keep_checkpoints = 2
-
-    if arg == "smoke":
-        c.train.steps = 10
-        c.train.eval_every = 5
-        c.optimizer.warmup_steps = 2
-    c.lock()
-    return c
+def get_config(arg: str | None = None):
+    return _base.augment_digits_config(
+        "supervised",
+        {"label_smoothing": 0.0, "weight_decay": 0.0},
+        arg,
+        augment="autoaugment",
+        augment_kwargs={"policy": POLICY, "pad_fraction": 0.0},
+    )

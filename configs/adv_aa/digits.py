@@ -20,21 +20,23 @@ Posterize at 0 bits or Invert would win by blanking the digits), pad-crop by 1/8
 flips as the base view, small ConvNet, Adam 2e-3 with cosine decay, batch 50, EMA 0.99.
 """
 
-import ml_collections
+import importlib.util
+import os
+
+_spec = importlib.util.spec_from_file_location(
+    "_augment_base",
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_augment_base.py"),
+)
+_base = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_base)
 
 DIGIT_OPS = ("Rotate", "ShearX", "ShearY", "TranslateX", "TranslateY",
              "Contrast", "Brightness", "Sharpness", "AutoContrast")  # fmt: skip
 
 
-def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    arg = arg or ""
-    if arg not in ("", "smoke"):
-        raise ValueError(f"Unknown config arg {arg!r}. Expected '' or 'smoke'.")
-    c = ml_collections.ConfigDict()
-
-    c.method = ml_collections.ConfigDict()
-    c.method.name = "adversarial_autoaugment"
-    c.method.kwargs = ml_collections.ConfigDict(
+def get_config(arg: str | None = None):
+    return _base.augment_digits_config(
+        "adversarial_autoaugment",
         {
             "num_policies": 8,
             "ops": DIGIT_OPS,
@@ -46,61 +48,16 @@ def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
             "entropy_weight": 1e-5,
             "weight_decay": 0.0,
             "seed": 0,
-        }
-    )
-
-    c.model = ml_collections.ConfigDict()
-    c.model.backbone = "convnet"
-    c.model.kwargs = ml_collections.ConfigDict({"widths": (32, 64, 128)})
-
-    c.data = ml_collections.ConfigDict()
-    c.data.dataset = "digits"
-    c.data.pipeline = "supervised"
-    c.data.image_size = 16
-    c.data.channels = 1
-    c.data.batch_size = 50
-    c.data.eval_batch_size = 540
-    c.data.labels_per_class = 10
-    c.data.split_seed = 0
-    c.data.mu = 0
-    c.data.augment = "flip_crop"
-    c.data.augment_kwargs = ml_collections.ConfigDict({"flip": False, "pad_fraction": 0.125})
-    c.data.unlabeled_views = ""
-    c.data.views_kwargs = ml_collections.ConfigDict()
-    c.data.with_index = False
-    c.data.shuffle_buffer = 2048
-    c.data.data_dir = ml_collections.config_dict.placeholder(str)
-
-    c.optimizer = ml_collections.ConfigDict()
-    c.optimizer.name = "adam"
-    c.optimizer.learning_rate = 2e-3
-    c.optimizer.schedule = "cosine"
-    c.optimizer.warmup_steps = 50
-    c.optimizer.momentum = 0.9
-    c.optimizer.nesterov = False
-    c.optimizer.weight_decay = 0.0
-    c.optimizer.ema = 0.99
-    c.optimizer.clipnorm = ml_collections.config_dict.placeholder(float)
-
-    c.train = ml_collections.ConfigDict()
-    c.train.steps = 1000
-    c.train.eval_every = 250
-    c.train.seed = 0
-    c.train.strategy = "none"
-    c.train.jit_compile = False
-    c.train.verbose = 1
-    c.train.tensorboard = True
-    c.train.keep_checkpoints = 2
-
-    if arg == "smoke":
-        c.train.steps = 10
-        c.train.eval_every = 5
-        c.optimizer.warmup_steps = 2
+        },
+        arg,
+        augment="flip_crop",
+        augment_kwargs={"flip": False, "pad_fraction": 0.125},
         # A small search space: tracing the full 5 x 2 controller unroll dominates a smoke run.
-        c.method.kwargs.num_policies = 2
-        c.method.kwargs.ops = ("Rotate", "Contrast")
-        c.method.kwargs.num_subpolicies = 1
-        c.method.kwargs.ops_per_subpolicy = 1
-        c.method.kwargs.controller_hidden = 8
-    c.lock()
-    return c
+        smoke_kwargs={
+            "num_policies": 2,
+            "ops": ("Rotate", "Contrast"),
+            "num_subpolicies": 1,
+            "ops_per_subpolicy": 1,
+            "controller_hidden": 8,
+        },
+    )

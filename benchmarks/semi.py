@@ -14,12 +14,17 @@ on all 1,257 labels. Reported: mean and standard deviation of test accuracy over
 and the share of the labeled-only-to-all-labels gap each method closes,
 ``(acc - labeled_only) / (all_labels - labeled_only)``.
 
-Throughput: after training, ``fit`` runs ``--timing_steps`` more steps (after a warm-up
-call) on the method's own pipeline. Images per step counts every image tensor in the
-batch (labeled + all unlabeled views: FixMatch forwards 1 + 2 mu labeled-batch sizes),
-and the ratio is to the supervised step's images/s: 1.0 means the same time per
-forwarded image. ReMixMatch also makes K strong views in-graph, which this count does
-not include. The machine is shared: ratios are the meaningful figure.
+Throughput (``benchmarks/_timing.py``): after training, every method is built again
+from its config and its training step is timed on in-memory batches of its own
+pipeline, ``--timing_steps`` steps per round for ``--timing_rounds`` rounds that visit
+all methods in turn (median per method), so slow spells of the shared machine hit all
+methods alike. Images per step counts every image tensor in the batch (labeled + all
+unlabeled views: FixMatch forwards 1 + 2 mu labeled-batch sizes), and the ratio is to
+a supervised step over the same number of images (the supervised config with that batch
+size), timed in the same rounds: 1.0 means the same time per forwarded image. ReMixMatch
+also makes K strong views in-graph, which this count does not include; label
+propagation's per-epoch diffusion (a callback) is not in the step. ``--timing_only``
+re-times the methods of an existing ``semi.json`` without training.
 
 Writes ``<out>/semi.json`` and ``<out>/semi.md``.
 """
@@ -42,6 +47,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+
+from _timing import build_for_timing, count_images, interleaved_seconds_per_step  # noqa: E402
 
 METHODS = (
     "pseudo_label",
@@ -88,35 +96,7 @@ def make_config(name: str, steps: int, seed: int, labels, batch_size: int = 32):
     return c
 
 
-def count_images(batch) -> int:
-    total = 0
-    if isinstance(batch, dict):
-        for key, value in batch.items():
-            if isinstance(value, (dict, list, tuple)):
-                total += count_images(value)
-            elif key.startswith(("image", "views")):
-                shape = value.shape
-                total += int(shape[0]) * (int(shape[1]) if len(shape) == 5 else 1)
-    elif isinstance(batch, (list, tuple)):
-        total += sum(count_images({"image": v}) for v in batch)
-    return total
-
-
-def time_steps(method, config, steps: int) -> float:
-    """Images/s of ``steps`` further training steps on the method's own pipeline."""
-    from tfless.train.pipelines import build_data
-
-    data = build_data(config.data, seed=config.train.seed)
-    batch = next(iter(data.train))
-    per_step = count_images(batch)
-    method.fit(data.train, steps_per_epoch=3, epochs=1, verbose=0)  # warm-up / trace
-    start = time.perf_counter()
-    method.fit(data.train, steps_per_epoch=steps, epochs=1, verbose=0)
-    elapsed = time.perf_counter() - start
-    return per_step * steps / elapsed, per_step
-
-
-def run_one(name, steps, seed, labels, timing_steps, batch_size=32):
+def run_one(name, steps, seed, labels, batch_size=32):
     from tfless.train import train_and_evaluate
 
     config = make_config(name, steps, seed, labels, batch_size)
@@ -134,16 +114,12 @@ def run_one(name, steps, seed, labels, timing_steps, batch_size=32):
         for key in ("mask_rate", "pseudo_label_accuracy", "diffusion_accuracy"):
             if key in result.metrics:
                 row[key] = float(result.metrics[key])
-        if timing_steps and seed == 0:
-            row["images_per_second"], row["images_per_step"] = time_steps(
-                result.method, config, timing_steps
-            )
         return row
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def summarise(rows, names):
+def summarise(rows, names, timing):
     import numpy as np
 
     out = {}
@@ -156,10 +132,9 @@ def summarise(rows, names):
             "mean": float(np.mean(accs)),
             "std": float(np.std(accs)),
         }
-        timed = [r for r in rows if r["name"] == name and "images_per_second" in r]
+        timed = timing.get("supervised_labeled" if name == "supervised_all" else name)
         if timed:
-            entry["images_per_second"] = timed[0]["images_per_second"]
-            entry["images_per_step"] = timed[0]["images_per_step"]
+            entry.update(timed)
         for key in ("mask_rate", "pseudo_label_accuracy", "diffusion_accuracy"):
             vals = [r[key] for r in rows if r["name"] == name and key in r]
             if vals:
@@ -167,12 +142,9 @@ def summarise(rows, names):
         out[name] = entry
     lo = out.get("supervised_labeled", {}).get("mean")
     hi = out.get("supervised_all", {}).get("mean")
-    sup_ips = out.get("supervised_labeled", {}).get("images_per_second")
     for entry in out.values():
         if lo is not None and hi is not None and hi > lo:
             entry["gap_closed"] = (entry["mean"] - lo) / (hi - lo)
-        if sup_ips and "images_per_second" in entry:
-            entry["throughput_ratio"] = entry["images_per_second"] / sup_ips
     return out
 
 
@@ -182,7 +154,7 @@ def to_markdown(summary, args, failures) -> str:
         "",
         f"Command: `python benchmarks/semi.py --steps {args.steps} --seeds {args.seeds} "
         f"--labels {args.labels} --batch_size {args.batch_size} "
-        f"--timing_steps {args.timing_steps}"
+        f"--timing_steps {args.timing_steps} --timing_rounds {args.timing_rounds}"
         + (f" --methods {args.methods}" if args.methods else "")
         + "`",
         "",
@@ -211,8 +183,11 @@ def to_markdown(summary, args, failures) -> str:
     lines += [
         "",
         "Gap closed: (acc - labeled-only) / (all labels - labeled-only). Throughput ratio: "
-        "images/s of the method's training step over the supervised step's, counting every "
-        "image in the batch (ReMixMatch's in-graph strong views are not counted).",
+        "images/s of the method's training step over a supervised step on the same number "
+        "of images (the supervised config at batch = the method's images/step), medians of "
+        f"{args.timing_rounds} interleaved rounds of {args.timing_steps} steps on in-memory "
+        "batches (benchmarks/_timing.py); images counted are every image tensor in the batch "
+        "(ReMixMatch's in-graph strong views are not counted).",
     ]
     return "\n".join(lines) + "\n"
 
@@ -224,7 +199,11 @@ def main(argv=None):
     parser.add_argument("--labels", type=int, default=4)
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--methods", default="")
-    parser.add_argument("--timing_steps", type=int, default=30)
+    parser.add_argument("--timing_steps", type=int, default=20)
+    parser.add_argument("--timing_rounds", type=int, default=5)
+    parser.add_argument(
+        "--timing_only", action="store_true", help="re-time the runs of an existing semi.json"
+    )
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
     seeds = [int(s) for s in args.seeds.split(",") if s]
@@ -233,29 +212,77 @@ def main(argv=None):
     if unknown:
         raise ValueError(f"Unknown method(s) {unknown}; expected some of {list(METHODS)}.")
     names = ["supervised_labeled", "supervised_all"] + methods
-    rows, failures = [], []
+    rows, failures, timing = [], [], {}
+    if args.timing_only:
+        with open(os.path.join(args.out, "semi.json")) as f:
+            previous = json.load(f)
+        rows, failures = previous["rows"], previous["failures"]
+        for key in ("steps", "seeds", "labels", "batch_size", "methods"):
+            setattr(args, key, previous["args"][key])
+        names = list(dict.fromkeys(r["name"] for r in rows))
+        seeds = []
     for seed in seeds:
         for name in names:
             try:
-                row = run_one(
-                    name, args.steps, seed, args.labels, args.timing_steps, args.batch_size
-                )
+                row = run_one(name, args.steps, seed, args.labels, args.batch_size)
                 rows.append(row)
                 print(json.dumps(row), flush=True)
             except Exception as err:  # keep the table going; the failure is reported
                 traceback.print_exc()
                 failures.append(f"{name} seed {seed}: {type(err).__name__}: {err}")
             # Written after every run, so an interrupted benchmark keeps what it measured.
-            write(args, rows, names, failures)
-    print(write(args, rows, names, failures))
+            write(args, rows, names, failures, timing)
+    if args.timing_steps and args.timing_rounds:
+        timing = measure_throughput(args, [n for n in names if n != "supervised_all"])
+    print(write(args, rows, names, failures, timing))
 
 
-def write(args, rows, names, failures) -> str:
-    summary = summarise(rows, names)
+def measure_throughput(args, names) -> dict:
+    """``name -> {images_per_step, images_per_second, supervised_images_per_second, ...}``.
+
+    Every method is compared with a supervised step over the same number of images: the
+    supervised config with its batch size set to the method's images per step.
+    """
+    entries, per_step = {}, {}
+    for name in names:
+        config = make_config(name, args.steps, 0, args.labels, args.batch_size)
+        method, ds, batch = build_for_timing(config)
+        entries[name] = (method, ds)
+        per_step[name] = count_images(batch)
+    for n in sorted(set(per_step.values())):
+        config = make_config("supervised_all", args.steps, 0, args.labels, n)
+        method, ds, _ = build_for_timing(config)
+        entries[f"supervised@{n}"] = (method, ds)
+    timed = interleaved_seconds_per_step(entries, args.timing_steps, args.timing_rounds)
+    out = {}
+    for name in names:
+        n = per_step[name]
+        ips = n / timed[name]["seconds_per_step"]
+        sup = n / timed[f"supervised@{n}"]["seconds_per_step"]
+        out[name] = {
+            "images_per_step": n,
+            "images_per_second": ips,
+            "supervised_images_per_second": sup,
+            "throughput_ratio": ips / sup,
+            "rounds": timed[name]["rounds"],
+            "supervised_rounds": timed[f"supervised@{n}"]["rounds"],
+        }
+        print(f"throughput {name}: {ips:.0f} images/s, {ips / sup:.2f}x supervised", flush=True)
+    return out
+
+
+def write(args, rows, names, failures, timing) -> str:
+    summary = summarise(rows, names, timing)
     os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "semi.json"), "w") as f:
         json.dump(
-            {"args": vars(args), "rows": rows, "summary": summary, "failures": failures},
+            {
+                "args": vars(args),
+                "rows": rows,
+                "summary": summary,
+                "timing": timing,
+                "failures": failures,
+            },
             f,
             indent=2,
         )

@@ -8,13 +8,13 @@ Args: (none) 4 labels per class; ``labels=N`` N per class; ``smoke`` a few steps
 Recipe: the supervised digits baseline's backbone (convnet 32-64-128, 16x16), optimizer
 (Adam 2e-3, cosine, warmup 100, EMA 0.99) and budget (3,000 steps), labeled batch 32,
 mu 7, two weak views (student / teacher), consistency weight 100 with the sigmoid
-ramp-up over the first third, teacher EMA 0.99 then 0.999.
+ramp-up over the first third, teacher EMA 0.99. The paper's 0.999 after the ramp-up
+averages over ~1,000 steps, a third of this whole budget: the teacher then lags the
+student (86.7% at 1,000 steps, about the labeled-only baseline); 0.99 throughout
+reached 92.4% (1,000 steps, labeled batch 16, seed 0).
 
-Known problem (fixed): the teacher used to be a Keras-frozen copy whose batch norm always
-used moving statistics; through the trainer that collapsed the student (13-14% test
-accuracy in benchmarks/semi.py). With the teacher normalizing by batch statistics, as in
-the authors' code, a 1,000-step run (rampup 333, seed 0) reaches 86.7% test accuracy:
-about the labeled-only baseline, not yet above it on digits.
+The teacher normalizes with batch statistics, as in the authors' code; a Keras-frozen
+teacher using moving statistics collapsed the student (13-14% test accuracy).
 Expected: above the labeled-only baseline (supervised ``:labeled``, about 80-85% test
 accuracy) and below all labels (about 98%); benchmarks/semi.py measures it (results in
 benchmarks/results/semi.md when run).
@@ -39,7 +39,7 @@ def get_config(arg: str | None = None):
         {
             "consistency_weight": 100.0,
             "rampup_steps": 1000,
-            "ema_decay": 0.999,
+            "ema_decay": 0.99,
             "ema_decay_rampup": 0.99,
             "weight_decay": 0.0,
         },

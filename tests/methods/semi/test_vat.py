@@ -68,3 +68,27 @@ def test_vat_mirrored_one_step(semi):
     assert np.isfinite(hist["loss"][0])
     a, b = semi.replica_values(model.head.kernel)
     np.testing.assert_array_equal(a, b)
+
+
+def test_vat_only_the_clean_pass_moves_bn_statistics(semi):
+    """Moving statistics after a VAT loss equal those after one clean forward pass alone."""
+    from tfless.layers.batchnorm import bn_moving_variables
+
+    keras.utils.set_random_seed(1)
+    model = VAT(semi.tiny_encoder(), num_classes=10, eps=0.5)
+    ds, _ = semi.make_semi_dataset(semi.views_single, batch=8, mu=2)
+    batch = next(iter(ds))
+    model.compute_loss(x=batch, training=True)  # builds; moves the statistics once
+    variables = bn_moving_variables(model)
+    assert variables, "the tiny encoder has batch norm"
+    before = [v.numpy().copy() for v in variables]
+    model.compute_loss(x=batch, training=True)
+    after_vat = [v.numpy().copy() for v in variables]
+    for v, b in zip(variables, before):
+        v.assign(b)
+    x = np.concatenate([batch["labeled"]["image"], batch["unlabeled"]["image"]])
+    model.logits(x, training=True)  # the clean pass only
+    after_clean = [v.numpy() for v in variables]
+    for a, c, b in zip(after_vat, after_clean, before):
+        np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
+    assert any(not np.allclose(a, b) for a, b in zip(after_vat, before))

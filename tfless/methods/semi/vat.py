@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from tfless.layers.batchnorm import preserve_bn_statistics
 from tfless.losses.consistency import entropy_logits, kl_divergence_logits, vat_direction
 from tfless.methods.semi.common import SemiMethod
 
@@ -25,7 +26,9 @@ class VAT(SemiMethod):
     Paper defaults: ``xi = 1e-6``, one power iteration, ``alpha = 1``; ``eps`` is set
     per dataset: 8.0 on ZCA-whitened CIFAR-10 and 3.5 on SVHN in [0, 1] with
     augmentation (10.0 / 2.5 without), 2.0 on MNIST (authors' code,
-    takerum/vat_tf). ``entropy_min=True`` is their VAT+EntMin.
+    takerum/vat_tf). ``entropy_min=True`` is their VAT+EntMin. As in the authors' code,
+    only the clean forward pass updates batch-norm moving statistics; the perturbed
+    passes normalize with their own batch statistics and leave the averages unchanged.
 
     Reads ``labeled.{image, label}`` and ``unlabeled.<view_key>``.
 
@@ -83,8 +86,14 @@ class VAT(SemiMethod):
         def logits_fn(images):
             return self.logits(images, training=training)
 
-        d = vat_direction(logits_fn, x_u, logits_u, xi=self.xi, num_iterations=self.num_iterations)
-        lds = kl_divergence_logits(ops.stop_gradient(logits_u), logits_fn(x_u + self.eps * d))
+        # The perturbed passes normalize with batch statistics but do not move the running
+        # averages (the authors' ``update_batch_stats=False``): only the clean pass does.
+        with preserve_bn_statistics(self):
+            d = vat_direction(
+                logits_fn, x_u, logits_u, xi=self.xi, num_iterations=self.num_iterations
+            )
+            logits_adv = logits_fn(x_u + self.eps * d)
+        lds = kl_divergence_logits(ops.stop_gradient(logits_u), logits_adv)
         ent = entropy_logits(logits_u)
         self.unlabeled_loss_tracker.update_state(lds)
         self.entropy_tracker.update_state(ent)

@@ -1,0 +1,80 @@
+"""Throughput of training steps, measured in interleaved rounds (shared by the benchmarks).
+
+The machine these benchmarks run on is shared and noisy, so one timing per method taken
+right after its training run (minutes apart from the supervised reference) can be off by
+several times. Here every method is built from its config (untrained: step time does not
+depend on the weights), warmed up, and then timed in ``rounds`` rounds that visit all
+methods in turn; each method's figure is the median over rounds, so slow spells hit all
+methods alike and ratios to the supervised step are comparable.
+
+The step is timed on a few batches drawn from the method's own input pipeline and held in
+memory, so the figure is the model's training step (forward, backward, update, in-graph
+work such as ReMixMatch's strong views or a pretext task's tiles) without the input
+pipeline, which on 2 cores competes with training for the same CPUs.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+
+def count_images(batch) -> int:
+    """Images in a batch: every ``image*`` / ``views*`` tensor (5-D views count K x B)."""
+    total = 0
+    if isinstance(batch, dict):
+        for key, value in batch.items():
+            if isinstance(value, (dict, list, tuple)):
+                total += count_images(value)
+            elif key.startswith(("image", "views")):
+                shape = value.shape
+                total += int(shape[0]) * (int(shape[1]) if len(shape) == 5 else 1)
+    elif isinstance(batch, (list, tuple)):
+        total += sum(count_images({"image": v}) for v in batch)
+    return total
+
+
+def build_for_timing(config, num_batches: int = 4):
+    """``(method, in_memory_dataset, first_batch)`` for ``config``, the method untrained."""
+    import keras
+    import tensorflow as tf
+
+    from tfless.train import pipelines
+    from tfless.train.optimizers import make_optimizer
+    from tfless.train.trainer import build_method
+
+    seed = int(config.train.get("seed", 0))
+    keras.utils.set_random_seed(seed)
+    data = pipelines.build_data(config.data, seed=seed)
+    batches = list(data.train.take(num_batches))
+    method = build_method(config, data.image_shape, data.info.num_classes)
+    method.compile(optimizer=make_optimizer(config.optimizer, int(config.train.steps)))
+    method.build_from_batch(batches[0])
+    ds = tf.data.Dataset.from_tensor_slices(
+        tf.nest.map_structure(lambda *xs: tf.stack(xs), *batches)
+    ).repeat()
+    return method, ds, batches[0]
+
+
+def interleaved_seconds_per_step(entries: dict, steps: int = 20, rounds: int = 5) -> dict:
+    """Median seconds per training step of each ``name -> (method, dataset)``.
+
+    Each method is warmed up (trace + 3 steps), then timed for ``steps`` steps once per
+    round, visiting the methods in turn in every round.
+
+    Returns:
+      ``name -> {"seconds_per_step": median, "rounds": [seconds per step of each round]}``.
+    """
+    if steps < 1 or rounds < 1:
+        raise ValueError(f"steps and rounds must be >= 1; got {steps!r}, {rounds!r}.")
+    for method, ds in entries.values():
+        method.fit(ds, steps_per_epoch=3, epochs=1, verbose=0)
+    times = {name: [] for name in entries}
+    for _ in range(rounds):
+        for name, (method, ds) in entries.items():
+            start = time.perf_counter()
+            method.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+            times[name].append((time.perf_counter() - start) / steps)
+    return {
+        name: {"seconds_per_step": statistics.median(t), "rounds": t} for name, t in times.items()
+    }

@@ -14,11 +14,16 @@ logistic-regression linear probe and a weighted kNN (k=200, tau=0.1), both fit o
 per class (digits are nearly linearly separable: with all labels even a random encoder
 scores ~98%, so the low-label probe and kNN are the discriminating columns).
 
-Throughput: after training, ``fit`` runs ``--timing_steps`` more steps (after a warm-up
-call) on the method's own pipeline; images/s counts source images per step (the
-config's batch size), and the ratio is taken to the supervised run's images/s, so 0.5
-means the method needs twice the time per source image. The machine is shared: the
-ratio is the meaningful figure, not the absolute rate.
+Throughput (``benchmarks/_timing.py``): after training, every method is built again from
+its config and its training step is timed on in-memory batches of its own pipeline,
+``--timing_steps`` steps per round for ``--timing_rounds`` rounds that visit all methods
+in turn (median per method). Images per step counts the image tensors of the batch (the
+two views of SimCLR / MoCo / AMDIM count twice); the ratio is to a supervised step over
+the same number of images (the supervised config at batch = that count), timed in the
+same rounds, so 1.0 means the same time per image. Inputs a method makes in-graph (4
+rotations, 9 jigsaw tiles, context patches, CPC's patch grid) are not counted, so those
+methods show ratios below 1 for doing more work per image. ``--timing_only`` re-times the
+methods of an existing ``selfsup.json`` without training.
 
 Writes ``<out>/selfsup.json``, ``<out>/selfsup.md`` and ``<out>/selfsup_tsne.png``
 (t-SNE of the test features of seed 0, coloured by class).
@@ -42,7 +47,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
 
+from _timing import build_for_timing, count_images, interleaved_seconds_per_step  # noqa: E402
 
 FEW_LABELS = 10  # labels per class of the low-label probe
 YES_NO = {True: "yes", False: "no", None: ""}
@@ -103,16 +110,39 @@ def evaluate_encoder(encoder, arrays) -> dict:
     return out, ft
 
 
-def time_method(method, config, seed: int, timing_steps: int) -> float:
-    """Source images per second of ``fit`` steps on the method's own pipeline."""
-    from tfless.train import pipelines
+def measure_throughput(names, args) -> dict:
+    """``name -> {images_per_step, images_per_second, throughput_ratio, ...}``.
 
-    data = pipelines.build_data(config.data, seed=seed)
-    method.fit(data.train, steps_per_epoch=3, epochs=1, verbose=0)  # warm-up
-    start = time.perf_counter()
-    method.fit(data.train, steps_per_epoch=timing_steps, epochs=1, verbose=0)
-    elapsed = time.perf_counter() - start
-    return timing_steps * int(config.data.batch_size) / elapsed
+    Each method against the supervised config at a batch of the same number of images.
+    """
+    entries, per_step = {}, {}
+    for name in names:
+        config = prepare(load_config(name), args.steps, 0, args.image_size)
+        method, ds, batch = build_for_timing(config)
+        entries[name] = (method, ds)
+        per_step[name] = count_images(batch)
+    for n in sorted(set(per_step.values())):
+        config = prepare(load_config("supervised"), args.steps, 0, args.image_size)
+        with config.unlocked():
+            config.data.batch_size = n
+        method, ds, _ = build_for_timing(config)
+        entries[f"supervised@{n}"] = (method, ds)
+    timed = interleaved_seconds_per_step(entries, args.timing_steps, args.timing_rounds)
+    out = {}
+    for name in names:
+        n = per_step[name]
+        ips = n / timed[name]["seconds_per_step"]
+        sup = n / timed[f"supervised@{n}"]["seconds_per_step"]
+        out[name] = {
+            "images_per_step": n,
+            "images_per_second": ips,
+            "supervised_images_per_second": sup,
+            "throughput_ratio": ips / sup,
+            "rounds": timed[name]["rounds"],
+            "supervised_rounds": timed[f"supervised@{n}"]["rounds"],
+        }
+        print(f"throughput {name}: {ips:.0f} images/s, {ips / sup:.2f}x supervised", flush=True)
+    return out
 
 
 def mean_std(values):
@@ -131,6 +161,10 @@ def main(argv=None):
     parser.add_argument("--image_size", type=int, default=24)
     parser.add_argument("--methods", default="", help="comma-separated subset (default: all)")
     parser.add_argument("--timing_steps", type=int, default=20)
+    parser.add_argument("--timing_rounds", type=int, default=5)
+    parser.add_argument(
+        "--timing_only", action="store_true", help="re-time the runs of an existing selfsup.json"
+    )
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
 
@@ -174,9 +208,6 @@ def main(argv=None):
                 metrics["train_seconds"] = train_seconds
                 metrics["final_loss"] = result.metrics.get("loss")
                 if seed == seeds[0]:
-                    metrics["images_per_second"] = time_method(
-                        result.method, config, seed, args.timing_steps
-                    )
                     tsne_panels[name] = (test_f, arrays[3])
             except Exception as e:  # noqa: BLE001 - a failing method is reported, not fatal
                 traceback.print_exc()
@@ -193,27 +224,36 @@ def main(argv=None):
             )
         return entry
 
-    # Baselines: the supervised encoder and the same network at random initialisation.
-    runs["supervised"] = run_config("supervised", "baseline (labels)", "supervised")
-    sup_cfg = load_config("supervised")
-    random_entry = {"family": "baseline (random init)", "per_seed": [], "note": ""}
-    arrays1 = digits_eval_arrays(args.image_size, int(sup_cfg.data.channels))
-    for seed in seeds:
-        keras.utils.set_random_seed(seed)
-        enc = build_backbone(
-            sup_cfg.model.backbone,
-            (args.image_size, args.image_size, int(sup_cfg.data.channels)),
-            **dict(sup_cfg.model.kwargs),
-        )
-        metrics, test_f = evaluate_encoder(enc, arrays1)
-        random_entry["per_seed"].append({"seed": seed, **metrics})
-        if seed == seeds[0]:
-            tsne_panels["random init"] = (test_f, arrays1[3])
-    runs["random_init"] = random_entry
+    timing = {}
+    if args.timing_only:
+        with open(os.path.join(args.out, "selfsup.json")) as f:
+            previous = json.load(f)
+        runs.update(previous["runs"])
+        settings = previous["settings"]
+        args.steps, args.image_size = settings["steps"], settings["image_size"]
+        seeds = settings["seeds"]
+        wanted = [n for n in runs if n in families]
+    else:
+        # Baselines: the supervised encoder and the same network at random initialisation.
+        runs["supervised"] = run_config("supervised", "baseline (labels)", "supervised")
+        sup_cfg = load_config("supervised")
+        random_entry = {"family": "baseline (random init)", "per_seed": [], "note": ""}
+        arrays1 = digits_eval_arrays(args.image_size, int(sup_cfg.data.channels))
+        for seed in seeds:
+            keras.utils.set_random_seed(seed)
+            enc = build_backbone(
+                sup_cfg.model.backbone,
+                (args.image_size, args.image_size, int(sup_cfg.data.channels)),
+                **dict(sup_cfg.model.kwargs),
+            )
+            metrics, test_f = evaluate_encoder(enc, arrays1)
+            random_entry["per_seed"].append({"seed": seed, **metrics})
+            if seed == seeds[0]:
+                tsne_panels["random init"] = (test_f, arrays1[3])
+        runs["random_init"] = random_entry
 
     def write_report(final: bool):
         # Summaries (rewritten after every method, so an interrupted run leaves a table).
-        sup_ips = (runs["supervised"]["per_seed"] or [{}])[0].get("images_per_second")
         sup_lin = mean_std([r["linear_accuracy"] for r in runs["supervised"]["per_seed"]])[0]
         rnd_few = mean_std([r["linear_10pc_accuracy"] for r in runs["random_init"]["per_seed"]])[0]
         rows = []
@@ -222,7 +262,8 @@ def main(argv=None):
             lin, lin_sd = mean_std([r["linear_accuracy"] for r in per])
             knn, knn_sd = mean_std([r["knn_accuracy"] for r in per])
             few, few_sd = mean_std([r["linear_10pc_accuracy"] for r in per])
-            ips = per[0].get("images_per_second") if per else None
+            timed = timing.get(name, {})
+            ips = timed.get("images_per_second")
             summary = {
                 "linear_mean": lin,
                 "linear_std": lin_sd,
@@ -234,7 +275,8 @@ def main(argv=None):
                 # On the discriminating low-label probe (the all-label probe saturates).
                 "beats_random_init": (few > rnd_few) if few is not None and rnd_few else None,
                 "images_per_second": ips,
-                "throughput_ratio": ips / sup_ips if ips and sup_ips else None,
+                "images_per_step": timed.get("images_per_step"),
+                "throughput_ratio": timed.get("throughput_ratio"),
                 "seeds_done": len(per),
             }
             entry["summary"] = summary
@@ -253,6 +295,7 @@ def main(argv=None):
                     if summary["linear_vs_supervised"] is None
                     else f"{summary['linear_vs_supervised']:.3f}",
                     "beats random (10/class)": YES_NO[summary["beats_random_init"]],
+                    "images/step": summary["images_per_step"] or "",
                     "throughput vs supervised": ""
                     if summary["throughput_ratio"] is None
                     else f"{summary['throughput_ratio']:.2f}",
@@ -267,6 +310,7 @@ def main(argv=None):
                 "seeds": seeds,
                 "image_size": args.image_size,
                 "timing_steps": args.timing_steps,
+                "timing_rounds": args.timing_rounds,
                 "dataset": "digits (sklearn, 1257 train / 540 test)",
                 "probe": "StandardScaler + multinomial LogisticRegression(C=1), frozen features",
                 "knn": "k=200, tau=0.1, cosine (Wu et al. 2018)",
@@ -275,11 +319,13 @@ def main(argv=None):
                 "wall_seconds": round(time.time() - t0, 1),
             },
             "runs": runs,
+            "timing": timing,
         }
         with open(os.path.join(args.out, "selfsup.json"), "w") as f:
             json.dump(report, f, indent=2, default=float)
         png = os.path.join(args.out, "selfsup_tsne.png")
-        embedding_grid({k: v for k, v in tsne_panels.items()}, png, columns=4)
+        if tsne_panels:
+            embedding_grid({k: v for k, v in tsne_panels.items()}, png, columns=4)
         md = [
             "# Self-supervised methods on digits",
             "",
@@ -291,7 +337,10 @@ def main(argv=None):
             "ConvNet trained with all labels for the same steps. Linear probe: logistic regression "
             "on frozen features with all 1,257 labels and with 10 labels per class; kNN: k=200, "
             "tau=0.1 (mean ± std over seeds, test accuracy %). "
-            "Throughput: source images/s relative to the supervised step (seed 0).",
+            "Throughput: images/s of the training step relative to a supervised step on the "
+            f"same number of images (medians of {args.timing_rounds} interleaved rounds of "
+            f"{args.timing_steps} steps; in-graph inputs such as rotations and tiles are "
+            "not counted).",
             "",
             markdown_table(rows),
             f"![t-SNE of test features]({os.path.basename(png)})",
@@ -305,9 +354,13 @@ def main(argv=None):
     for name in wanted:
         if name not in families:
             raise ValueError(f"Unknown method {name!r}. Expected some of {sorted(families)}.")
-        runs[name] = run_config(name, families[name], name)
-        write_report(final=False)
+        if not args.timing_only:
+            runs[name] = run_config(name, families[name], name)
+            write_report(final=False)
 
+    if args.timing_steps and args.timing_rounds:
+        timed_names = ["supervised"] + [n for n in wanted if runs[n].get("per_seed")]
+        timing.update(measure_throughput(timed_names, args))
     report, md = write_report(final=True)
     shutil.rmtree(scratch, ignore_errors=True)
     print("\n".join(md))

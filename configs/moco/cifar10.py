@@ -15,70 +15,30 @@ head, SGD lr 0.03 * batch / 256 = 0.03, momentum 0.9, weight decay 1e-4, cosine 
 SimCLR-style augmentation with blur (MoCo v2, Sec. 2).
 """
 
-import ml_collections
+import importlib.util
+import os
+
+_spec = importlib.util.spec_from_file_location(
+    "_contrastive_base",
+    os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_contrastive_base.py"
+    ),
+)
+_base = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_base)
 
 
-def get_config(arg: str | None = None) -> ml_collections.ConfigDict:
-    arg = arg or ""
-    if arg not in ("", "smoke"):
-        raise ValueError(f"Unknown config arg {arg!r}. Expected '' or 'smoke'.")
-    c = ml_collections.ConfigDict()
-
-    c.method = ml_collections.ConfigDict()
-    c.method.name = "moco"
-    c.method.kwargs = ml_collections.ConfigDict(
-        {"version": 2, "queue_size": 65536, "momentum": 0.999, "temperature": 0.2}
+def get_config(arg: str | None = None):
+    return _base.contrastive_config(
+        "cifar10",
+        "moco",
+        {"version": 2, "queue_size": 65536, "momentum": 0.999, "temperature": 0.2},
+        arg,
+        augment="simclr",
+        augment_kwargs={"strength": 1.0, "blur": True},
+        batch_size=256,
+        steps=39000,
+        eval_every=3900,
+        optimizer={"name": "sgd", "learning_rate": 0.03, "weight_decay": 1e-4},
+        smoke_kwargs={"queue_size": 64},
     )
-
-    c.model = ml_collections.ConfigDict()
-    c.model.backbone = "resnet18"
-    c.model.kwargs = ml_collections.ConfigDict({})
-
-    c.data = ml_collections.ConfigDict()
-    c.data.dataset = "cifar10"
-    c.data.pipeline = "unlabeled"
-    c.data.image_size = 32
-    c.data.channels = 3
-    c.data.batch_size = 256
-    c.data.eval_batch_size = 1000
-    c.data.labels_per_class = ml_collections.config_dict.placeholder(int)
-    c.data.split_seed = 0
-    c.data.mu = 0
-    c.data.augment = "simclr"
-    c.data.augment_kwargs = ml_collections.ConfigDict({"strength": 1.0, "blur": True})
-    c.data.unlabeled_views = ""
-    c.data.views_kwargs = ml_collections.ConfigDict()
-    c.data.with_index = False
-    c.data.shuffle_buffer = 50000
-    c.data.data_dir = ml_collections.config_dict.placeholder(str)
-
-    c.optimizer = ml_collections.ConfigDict()
-    c.optimizer.name = "sgd"
-    c.optimizer.learning_rate = 0.03
-    c.optimizer.schedule = "cosine"
-    c.optimizer.warmup_steps = 0
-    c.optimizer.momentum = 0.9
-    c.optimizer.nesterov = False
-    c.optimizer.weight_decay = 1e-4
-    c.optimizer.ema = 0.0
-    c.optimizer.clipnorm = ml_collections.config_dict.placeholder(float)
-
-    c.train = ml_collections.ConfigDict()
-    c.train.steps = 39000
-    c.train.eval_every = 3900
-    c.train.seed = 0
-    c.train.strategy = "none"
-    c.train.jit_compile = False
-    c.train.verbose = 1
-    c.train.tensorboard = True
-    c.train.keep_checkpoints = 2
-
-    if arg == "smoke":
-        c.model.backbone = "convnet"
-        c.model.kwargs = ml_collections.ConfigDict({"widths": (8, 16)})
-        c.method.kwargs.queue_size = 64
-        c.train.steps = 4
-        c.train.eval_every = 2
-        c.data.batch_size = 16
-    c.lock()
-    return c

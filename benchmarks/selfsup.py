@@ -95,11 +95,22 @@ def digits_eval_arrays(image_size: int, channels: int):
     return out
 
 
-def evaluate_encoder(encoder, arrays) -> dict:
+def evaluate_encoder(encoder, arrays, precise_bn: bool = True) -> dict:
+    """Probe / kNN metrics of a frozen encoder; ``precise_bn`` first sets its batch-norm
+    statistics to those of the (unlabeled) training images.
+
+    Patch-based methods (jigsaw, context prediction, CPC, PIRL's tiles) learn their
+    batch-norm running averages on tiles, which misnormalize full images at evaluation;
+    "precise BN" (Wu & Johnson 2021) recomputes them on the 1,257 training images, no
+    labels read. It is applied to every encoder alike, random init included.
+    """
     from tfless.data import labeled_unlabeled_split
     from tfless.evaluation import extract_features, knn_features, linear_probe_features
+    from tfless.evaluation.finetune import recompute_batch_norm
 
     x, y, xt, yt = arrays
+    if precise_bn:
+        recompute_batch_norm(encoder, x, max_images=len(x))
     f, ft = extract_features(encoder, x), extract_features(encoder, xt)
     out = linear_probe_features(f, y, ft, yt)
     out.update(knn_features(f, y, ft, yt))
@@ -163,6 +174,12 @@ def main(argv=None):
     parser.add_argument("--timing_steps", type=int, default=20)
     parser.add_argument("--timing_rounds", type=int, default=5)
     parser.add_argument(
+        "--precise_bn",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="recompute every encoder's BN statistics on the training images before probing",
+    )
+    parser.add_argument(
         "--timing_only", action="store_true", help="re-time the runs of an existing selfsup.json"
     )
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
@@ -204,7 +221,7 @@ def main(argv=None):
                 result = train_and_evaluate(config, workdir)
                 train_seconds = time.perf_counter() - start
                 arrays = digits_eval_arrays(args.image_size, int(config.data.channels))
-                metrics, test_f = evaluate_encoder(result.method.encoder, arrays)
+                metrics, test_f = evaluate_encoder(result.method.encoder, arrays, args.precise_bn)
                 metrics["train_seconds"] = train_seconds
                 metrics["final_loss"] = result.metrics.get("loss")
                 if seed == seeds[0]:
@@ -231,6 +248,7 @@ def main(argv=None):
         runs.update(previous["runs"])
         settings = previous["settings"]
         args.steps, args.image_size = settings["steps"], settings["image_size"]
+        args.precise_bn = settings.get("precise_bn", False)
         seeds = settings["seeds"]
         wanted = [n for n in runs if n in families]
     else:
@@ -246,7 +264,7 @@ def main(argv=None):
                 (args.image_size, args.image_size, int(sup_cfg.data.channels)),
                 **dict(sup_cfg.model.kwargs),
             )
-            metrics, test_f = evaluate_encoder(enc, arrays1)
+            metrics, test_f = evaluate_encoder(enc, arrays1, args.precise_bn)
             random_entry["per_seed"].append({"seed": seed, **metrics})
             if seed == seeds[0]:
                 tsne_panels["random init"] = (test_f, arrays1[3])
@@ -314,6 +332,7 @@ def main(argv=None):
                 "dataset": "digits (sklearn, 1257 train / 540 test)",
                 "probe": "StandardScaler + multinomial LogisticRegression(C=1), frozen features",
                 "knn": "k=200, tau=0.1, cosine (Wu et al. 2018)",
+                "precise_bn": args.precise_bn,
                 "command": "python benchmarks/selfsup.py " + " ".join(argv or sys.argv[1:]),
                 "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
                 "wall_seconds": round(time.time() - t0, 1),
@@ -337,7 +356,13 @@ def main(argv=None):
             "ConvNet trained with all labels for the same steps. Linear probe: logistic regression "
             "on frozen features with all 1,257 labels and with 10 labels per class; kNN: k=200, "
             "tau=0.1 (mean ± std over seeds, test accuracy %). "
-            "Throughput: images/s of the training step relative to a supervised step on the "
+            + (
+                "Before probing, every encoder's batch-norm statistics are recomputed on the "
+                "training images (precise BN, no labels). "
+                if args.precise_bn
+                else ""
+            )
+            + "Throughput: images/s of the training step relative to a supervised step on the "
             f"same number of images (medians of {args.timing_rounds} interleaved rounds of "
             f"{args.timing_steps} steps; in-graph inputs such as rotations and tiles are "
             "not counted).",

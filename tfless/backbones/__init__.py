@@ -20,6 +20,10 @@ BACKBONES = {
     "conv4": conv4,
     "wrn28_2": functools.partial(wide_resnet, depth=28, width=2, name="wrn28_2"),
     "wrn28_8": functools.partial(wide_resnet, depth=28, width=8, name="wrn28_8"),
+    # FixMatch's STL-10 network (96x96): 4 groups, 32..256 channels, first group stride 2.
+    "wrn37_2": functools.partial(
+        wide_resnet, depth=28, width=2, groups=4, first_stride=2, name="wrn37_2"
+    ),
     "wide_resnet": wide_resnet,
     "resnet18": functools.partial(resnet, depth=18, name="resnet18"),
     "resnet18_imagenet": functools.partial(resnet, depth=18, stem="imagenet", name="resnet18"),

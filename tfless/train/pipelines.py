@@ -7,7 +7,8 @@ Pipelines batch first and then augment the whole batch with a view builder from
 * ``semi``: ``{"labeled": {"image", "label"}, "unlabeled": {<views>, "true_label"}}``;
   the unlabeled batch is ``mu`` times the labeled one and is drawn from the whole
   training split (labels removed except ``true_label``, kept for monitoring only), as
-  in FixMatch/MixMatch.
+  in FixMatch/MixMatch, plus the splits named in ``unlabeled_extra_splits`` (STL-10's
+  ``unlabelled``; their ``true_label`` is the split's own label, -1 when it has none).
 * ``unlabeled``: ``<views>`` (plus ``index`` when ``with_index``) from the whole
   training split, with no labels at all.
 
@@ -81,12 +82,26 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
     (global; the labeled batch for ``semi``), ``eval_batch_size``, ``labels_per_class``
     (None: all labels), ``split_seed``, ``mu``, ``augment`` (view of labeled images),
     ``augment_kwargs``, ``unlabeled_views`` and ``views_kwargs`` (views of unlabeled
-    images), ``with_index``, ``shuffle_buffer``, ``data_dir``.
+    images), ``with_index``, ``shuffle_buffer``, ``data_dir``, ``unlabeled_extra_splits``.
+
+    ``unlabeled_extra_splits`` (``semi`` only; absent or empty: the training split alone)
+    is a tuple of further splits of the dataset, e.g. ``("unlabelled",)`` for STL-10 as
+    in FixMatch/MixMatch, appended to the unlabeled stream only: labeled batches,
+    ``num_train``, ``raw_train`` and the label split stay those of the training split.
+    Each split is shuffled on its own (buffer ``min(shuffle_buffer, size)``) and the
+    streams are sampled in proportion to their sizes, so every unlabeled image is drawn
+    equally often. Their examples keep their stored label as ``true_label``: -1 for
+    STL-10's ``unlabelled`` split, which the methods' monitors skip. The names are
+    checked before any data is read: unknown splits, ``train`` (already in the stream),
+    ``test`` (the evaluation split) and repeats raise ``ValueError``, as does
+    ``with_index`` (``index`` numbers the training split only: label propagation's
+    graph, memory banks).
     """
     pipeline = cfg.get("pipeline", "supervised")
     if pipeline not in PIPELINES:
         raise ValueError(f"Unknown data.pipeline {pipeline!r}. Expected one of {list(PIPELINES)}.")
     info = datasets.get_info(cfg.dataset)
+    extra_splits = _extra_splits(cfg, info, pipeline)
     batch_size = int(cfg.batch_size)
     if batch_size < 1:
         raise ValueError(f"data.batch_size must be >= 1; got {batch_size!r}.")
@@ -159,9 +174,16 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
         lab = stream(labeled, batch_size, seed).map(
             labeled_batch, num_parallel_calls=tf.data.AUTOTUNE
         )
-        unl = stream(train_all, batch_size * mu, seed + 1).map(
-            unlabeled_batch, num_parallel_calls=tf.data.AUTOTUNE
-        )
+        if extra_splits:
+            train_images = train_all.map(lambda ex: {"image": ex["image"], "label": ex["label"]})
+            parts = [("train", train_images, num_train)] + [
+                (s, datasets.load(cfg.dataset, s, **load_kw), None) for s in extra_splits
+            ]
+            unl = _mixed_stream(parts, shuffle_buffer, seed + 1)
+            unl = unl.batch(batch_size * mu, drop_remainder=True)
+        else:
+            unl = stream(train_all, batch_size * mu, seed + 1)
+        unl = unl.map(unlabeled_batch, num_parallel_calls=tf.data.AUTOTUNE)
         train = tf.data.Dataset.zip(lab, unl).skip(skip_batches)
         train = train.map(lambda a, b: {"labeled": a, "unlabeled": b})
     else:
@@ -178,6 +200,72 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
     train = train.prefetch(tf.data.AUTOTUNE)
     return Data(
         train, test, info, image_shape, split_hash, num_labeled, num_train, train_all, labeled_idx
+    )
+
+
+def _extra_splits(cfg, info, pipeline) -> tuple[str, ...]:
+    """``data.unlabeled_extra_splits`` as a validated tuple (empty when absent)."""
+    extra = cfg.get("unlabeled_extra_splits") or ()
+    if isinstance(extra, str) or not all(isinstance(s, str) for s in extra):
+        raise ValueError(
+            f"data.unlabeled_extra_splits must be a tuple of split names, e.g. "
+            f"('unlabelled',); got {extra!r}."
+        )
+    extra = tuple(extra)
+    if not extra:
+        return extra
+    if pipeline != "semi":
+        raise ValueError(
+            f"data.unlabeled_extra_splits={extra!r} needs data.pipeline='semi'; got {pipeline!r}."
+        )
+    candidates = [s for s in info.splits if s not in ("train", "test")]
+    for split in extra:
+        base = split.split("[")[0]
+        if base in ("train", "test"):
+            why = "is already the unlabeled stream" if base == "train" else "is the test split"
+            raise ValueError(
+                f"data.unlabeled_extra_splits: split {split!r} {why}; expected some of "
+                f"{candidates} for dataset {info.name!r}."
+            )
+        if base not in info.splits:
+            raise ValueError(
+                f"data.unlabeled_extra_splits: unknown split {split!r} for dataset "
+                f"{info.name!r}; expected some of {candidates}."
+            )
+    if len(set(extra)) != len(extra):
+        raise ValueError(f"data.unlabeled_extra_splits repeats a split: {extra!r}.")
+    if cfg.get("with_index", False):
+        raise ValueError(
+            f"data.with_index=True cannot be combined with data.unlabeled_extra_splits="
+            f"{extra!r}: 'index' numbers the training split only (label propagation's "
+            "graph, memory banks are built over it). Drop the extra splits for this method."
+        )
+    return extra
+
+
+def _mixed_stream(parts, shuffle_buffer, seed) -> tf.data.Dataset:
+    """An infinite stream drawing from each part in proportion to its size.
+
+    ``parts`` are ``(name, dataset, size)``; each dataset is shuffled and repeated on its
+    own. A ``size`` of None is read from the dataset's cardinality (counted when unknown).
+    """
+    streams, sizes = [], []
+    for i, (name, ds, n) in enumerate(parts):
+        if n is None:
+            n = int(ds.cardinality())
+            if n < 0:
+                n = int(ds.reduce(np.int64(0), lambda c, _: c + 1))
+        if n < 1:
+            raise ValueError(f"Split {name!r} of data.unlabeled_extra_splits is empty.")
+        sizes.append(n)
+        streams.append(
+            ds.shuffle(
+                min(shuffle_buffer, n), seed=seed + i, reshuffle_each_iteration=True
+            ).repeat()
+        )
+    total = float(sum(sizes))
+    return tf.data.Dataset.sample_from_datasets(
+        streams, weights=[n / total for n in sizes], seed=seed
     )
 
 

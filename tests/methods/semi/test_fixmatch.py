@@ -68,3 +68,31 @@ def test_fixmatch_mirrored_one_step(semi):
     for v in model.trainable_variables[:3]:
         a, b = semi.replica_values(v)
         np.testing.assert_array_equal(a, b)
+
+
+def _one_hot_logits_model(cls, **kwargs):
+    """A 3-class model whose logits are 10x the 1x1x3 input pixel: predictions set by hand."""
+    inputs = keras.Input((1, 1, 3))
+    encoder = keras.Model(inputs, keras.layers.Flatten()(inputs))
+    model = cls(encoder, num_classes=3, weight_decay=0.0, **kwargs)
+    model.head.set_weights([10.0 * np.eye(3, dtype="float32"), np.zeros(3, "float32")])
+    return model
+
+
+def test_pseudo_label_accuracy_skips_images_without_a_label():
+    # Weak views predict classes 0, 1, 2 with p > 0.999 and the last one uniformly (1/3 <
+    # 0.95: masked out). True labels 0, 2, -1 (no label, STL-10's unlabelled split), 0.
+    # Passing images with a label: #0 right, #1 wrong -> accuracy 1/2 (1/3 if -1 counted).
+    model = _one_hot_logits_model(FixMatch, threshold=0.95)
+    weak = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]], "float32").reshape(4, 1, 1, 3)
+    batch = {
+        "labeled": {"image": weak[:1], "label": np.array([0], "int32")},
+        "unlabeled": {
+            "image_weak": weak,
+            "image_strong": weak,
+            "true_label": np.array([0, 2, -1, 0], "int32"),
+        },
+    }
+    model.compute_loss(x=batch, training=False)
+    assert float(model.mask_rate_tracker.result()) == pytest.approx(3 / 4)
+    assert float(model.pseudo_label_accuracy_tracker.result()) == pytest.approx(1 / 2)

@@ -75,3 +75,28 @@ def test_label_propagation_mirrored_one_epoch(semi):
         a, b = semi.replica_values(v)
         np.testing.assert_array_equal(a, b)
     assert semi.replica_values(model.certainty)[0].max() > 0
+
+
+def test_label_propagation_skips_unlabeled_true_labels_and_refuses_extra_splits(semi):
+    import ml_collections
+
+    model, ds, _ = _model_and_data(semi, batch=4, mu=2)
+    batch = next(iter(ds))
+    idx = batch["unlabeled"]["index"].numpy()
+    true = batch["unlabeled"]["true_label"].numpy().copy()
+    # Pseudo-labels: right for the first 4 unlabeled images, wrong for the last 4; the
+    # wrong ones get true_label -1 (no label), so they are not scored: accuracy 1.
+    pseudo = np.zeros(model.num_examples, np.int64)
+    pseudo[idx[:4]] = true[:4]
+    pseudo[idx[4:]] = (true[4:] + 1) % 10
+    model.set_pseudo_labels(pseudo, np.ones(model.num_examples, np.float32), np.ones(10))
+    true[4:] = -1
+    unlabeled = dict(batch["unlabeled"], true_label=true)
+    model.compute_loss(x={"labeled": batch["labeled"], "unlabeled": unlabeled}, training=False)
+    assert float(model.pseudo_label_accuracy_tracker.result()) == pytest.approx(1.0)
+
+    config = ml_collections.ConfigDict({"data": {"unlabeled_extra_splits": ("unlabelled",)}})
+    with pytest.raises(
+        ValueError, match=r"cannot use data.unlabeled_extra_splits=\('unlabelled',\)"
+    ):
+        model.make_callbacks(None, config)

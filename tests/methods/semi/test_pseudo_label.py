@@ -50,3 +50,22 @@ def test_pseudo_label_mirrored_one_step(semi):
     assert np.isfinite(hist["loss"][0])
     a, b = semi.replica_values(model.head.kernel)
     np.testing.assert_array_equal(a, b)
+
+
+def test_pseudo_label_accuracy_skips_images_without_a_label():
+    # A 3-class model whose logits are 10x the 1x1x3 pixel. Unlabeled images predict 0, 1,
+    # 2 confidently and the last one uniformly (masked out); true labels 0, 2, -1 (no
+    # label), 0 -> one right, one wrong among the scored ones: 1/2 (1/3 if -1 counted).
+    inputs = keras.Input((1, 1, 3))
+    encoder = keras.Model(inputs, keras.layers.Flatten()(inputs))
+    model = PseudoLabel(encoder, num_classes=3, threshold=0.95, weight_decay=0.0)
+    model.head.set_weights([10.0 * np.eye(3, dtype="float32"), np.zeros(3, "float32")])
+    images = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [0, 0, 0]], "float32").reshape(4, 1, 1, 3)
+    batch = {
+        "labeled": {"image": images[:1], "label": np.array([0], "int32")},
+        "unlabeled": {"image": images, "true_label": np.array([0, 2, -1, 0], "int32")},
+    }
+    model.compile(optimizer=keras.optimizers.SGD(0.0))
+    model.compute_loss(x=batch, training=False)
+    assert float(model.mask_rate_tracker.result()) == pytest.approx(3 / 4)
+    assert float(model.pseudo_label_accuracy_tracker.result()) == pytest.approx(1 / 2)

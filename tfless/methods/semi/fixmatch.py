@@ -35,7 +35,8 @@ class FixMatch(SemiMethod):
     Metrics: ``labeled_loss``, ``unlabeled_loss``, ``mask_rate`` (share of
     unlabeled images whose pseudo-label passes the threshold),
     ``pseudo_label_accuracy`` (accuracy of the pseudo-labels that pass the
-    threshold, against ``true_label``), ``accuracy`` (labeled batch).
+    threshold, against ``true_label``; images with ``true_label < 0``, which have no
+    label, are left out), ``accuracy`` (labeled batch).
 
     Args:
       encoder: feature network ``[B, H, W, C] -> [B, D]``.
@@ -83,8 +84,10 @@ class FixMatch(SemiMethod):
         self.unlabeled_loss_tracker.update_state(loss_u)
         self.mask_rate_tracker.update_state(ops.mean(mask))
         if "true_label" in unlabeled:
-            correct = ops.cast(
-                ops.equal(pseudo, ops.cast(unlabeled["true_label"], "int32")), "float32"
-            )
-            self.pseudo_label_accuracy_tracker.update_state(correct, sample_weight=mask)
+            true_label = ops.cast(unlabeled["true_label"], "int32")
+            correct = ops.cast(ops.equal(pseudo, true_label), "float32")
+            # Images without a label (true_label -1, e.g. STL-10's unlabelled split) are
+            # left out of the accuracy instead of counting as wrong.
+            known = ops.cast(ops.greater_equal(true_label, 0), "float32")
+            self.pseudo_label_accuracy_tracker.update_state(correct, sample_weight=mask * known)
         return loss_x + self.lambda_u * loss_u

@@ -31,10 +31,14 @@ class LabelPropagation(SemiMethod):
 
     The pseudo-labels are per training example, so the unlabeled batch must carry
     ``index`` (the example's position in the training split; the trainer adds it
-    with ``data.with_index = True``).
+    with ``data.with_index = True``). The graph covers the training split only, so
+    ``data.unlabeled_extra_splits`` (e.g. STL-10's unlabelled split) cannot be used:
+    the data pipeline refuses it together with ``with_index`` and
+    :meth:`make_callbacks` refuses it as well.
 
     Reads ``labeled.{image, label}``, ``unlabeled.{<view_key>, index}`` and, if
-    present, ``unlabeled.true_label`` (monitoring only).
+    present, ``unlabeled.true_label`` (monitoring only; ``true_label < 0`` marks an
+    image without a label, left out of ``pseudo_label_accuracy``).
 
     Args:
       encoder: feature network ``[B, H, W, C] -> [B, D]``.
@@ -113,17 +117,26 @@ class LabelPropagation(SemiMethod):
         loss_u = ops.mean(weight * xent_u)
         self.unlabeled_loss_tracker.update_state(loss_u)
         if "true_label" in unlabeled:
-            correct = ops.cast(
-                ops.equal(pseudo, ops.cast(unlabeled["true_label"], "int32")), "float32"
-            )
+            true_label = ops.cast(unlabeled["true_label"], "int32")
+            correct = ops.cast(ops.equal(pseudo, true_label), "float32")
+            # Images without a label (true_label -1, e.g. STL-10's unlabelled split) are
+            # left out of the accuracy instead of counting as wrong.
+            known = ops.cast(ops.greater_equal(true_label, 0), "float32")
             self.pseudo_label_accuracy_tracker.update_state(
-                correct, sample_weight=ops.take(self.certainty, index)
+                correct, sample_weight=ops.take(self.certainty, index) * known
             )
         return loss_x + loss_u
 
     def make_callbacks(self, data, config) -> list:
         """The diffusion callback, built from the trainer's ``Data`` (``raw_train``)."""
         from tfless.methods.semi.label_propagation_callback import LabelPropagationCallback
+
+        extra = config.data.get("unlabeled_extra_splits") if config is not None else None
+        if extra:
+            raise ValueError(
+                f"Label propagation diffuses over the training split only; it cannot use "
+                f"data.unlabeled_extra_splits={tuple(extra)!r}. Expected no extra splits."
+            )
 
         ds = data.raw_train
         images, labels = [], []

@@ -28,7 +28,8 @@ class PseudoLabel(SemiMethod):
     issue asks; ``threshold=0`` recovers Lee's plain arg-max.
 
     Reads ``labeled.{image, label}``, ``unlabeled.<view_key>`` (one weak view) and,
-    if present, ``unlabeled.true_label`` (monitoring only).
+    if present, ``unlabeled.true_label`` (monitoring only; ``true_label < 0`` marks an
+    image without a label, left out of ``pseudo_label_accuracy``).
 
     Args:
       encoder: feature network ``[B, H, W, C] -> [B, D]``.
@@ -82,8 +83,10 @@ class PseudoLabel(SemiMethod):
         self.unlabeled_loss_tracker.update_state(loss_u)
         self.mask_rate_tracker.update_state(ops.mean(mask))
         if "true_label" in unlabeled:
-            correct = ops.cast(
-                ops.equal(pseudo, ops.cast(unlabeled["true_label"], "int32")), "float32"
-            )
-            self.pseudo_label_accuracy_tracker.update_state(correct, sample_weight=mask)
+            true_label = ops.cast(unlabeled["true_label"], "int32")
+            correct = ops.cast(ops.equal(pseudo, true_label), "float32")
+            # Images without a label (true_label -1, e.g. STL-10's unlabelled split) are
+            # left out of the accuracy instead of counting as wrong.
+            known = ops.cast(ops.greater_equal(true_label, 0), "float32")
+            self.pseudo_label_accuracy_tracker.update_state(correct, sample_weight=mask * known)
         return loss_x + weight * loss_u

@@ -65,6 +65,11 @@ def test_eval_a_training_run_through_flags(tmp_path, capsys):
     assert '"knn_accuracy"' in capsys.readouterr().out
     with pytest.raises(ValueError, match="classifier head"):
         cli.evaluate(workdir=workdir, protocols=["accuracy"])
+    # --precise_bn: the probe then sees features normalized by the training images' own
+    # statistics (the smoke run's 10 steps left the moving averages near their init).
+    res_bn = cli.evaluate(workdir=workdir, protocols=["knn"], precise_bn=True)
+    assert res_bn["precise_bn_layers"] == 3  # one per convnet block
+    assert res_bn["knn_accuracy"] != pytest.approx(res["knn_accuracy"], abs=1e-9)
 
 
 def test_eval_bad_input(export_dir, tmp_path):
@@ -76,3 +81,5 @@ def test_eval_bad_input(export_dir, tmp_path):
         cli.evaluate(saved_model=export_dir, protocols=["linear", "umap"])
     with pytest.raises(ValueError, match="not a SavedModel"):
         cli.evaluate(saved_model=str(tmp_path))
+    with pytest.raises(ValueError, match="precise_bn needs a training run"):
+        cli.evaluate(saved_model=export_dir, precise_bn=True)

@@ -41,6 +41,13 @@ _FINETUNE_STEPS = flags.DEFINE_integer("finetune_steps", 300, "Adam steps per la
 _KNN_K = flags.DEFINE_integer("knn_k", 200, "k of the kNN protocol.")
 _KNN_T = flags.DEFINE_float("knn_temperature", 0.1, "Temperature of the kNN votes.")
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data directory.")
+_PRECISE_BN = flags.DEFINE_boolean(
+    "precise_bn",
+    False,
+    "Recompute the encoder's batch-norm statistics on the training images (no labels) "
+    "before the feature protocols; helps encoders pre-trained on patches (jigsaw, context "
+    "prediction, CPC). Training runs only (a SavedModel's layers are out of reach).",
+)
 
 
 def _arrays(dataset: str, split: str, image_size, channels, data_dir=None):
@@ -88,8 +95,12 @@ def evaluate(
     knn_k: int = 200,
     knn_temperature: float = 0.1,
     data_dir: str | None = None,
+    precise_bn: bool = False,
 ) -> dict:
     """Runs the protocols on a SavedModel export or a training run; see the module doc.
+
+    ``precise_bn`` first sets the encoder's batch-norm moving statistics to those of the
+    training images (:func:`tfless.evaluation.finetune.recompute_batch_norm`).
 
     Returns:
       the results dict (also written to ``out`` when given).
@@ -104,6 +115,11 @@ def evaluate(
 
     if (saved_model is None) == (workdir is None):
         raise ValueError("Give exactly one of --saved_model or --workdir.")
+    if precise_bn and saved_model is not None:
+        raise ValueError(
+            "--precise_bn needs a training run (--workdir): a SavedModel's batch-norm "
+            "statistics cannot be recomputed."
+        )
     protocols = [p.strip() for p in protocols if p.strip()]
     bad = [p for p in protocols if p not in PROTOCOLS]
     if bad or not protocols:
@@ -153,6 +169,10 @@ def evaluate(
         )
         results["accuracy"] = float(np.mean(logits.argmax(-1) == yt))
     feats = test_feats = None
+    if precise_bn:
+        from tfless.evaluation.finetune import recompute_batch_norm
+
+        results["precise_bn_layers"] = recompute_batch_norm(encoder, x, max_images=len(x))
     if {"linear", "knn", "plot"} & set(protocols):
         feats, test_feats = ev.extract_features(encoder, x), ev.extract_features(encoder, xt)
         results["feature_dim"] = int(feats.shape[1])
@@ -187,6 +207,7 @@ def main(argv):
         knn_k=_KNN_K.value,
         knn_temperature=_KNN_T.value,
         data_dir=_DATA_DIR.value,
+        precise_bn=_PRECISE_BN.value,
     )
     print(json.dumps(results, indent=2, sort_keys=True))
 

@@ -89,6 +89,6 @@ def test_vat_only_the_clean_pass_moves_bn_statistics(semi):
     x = np.concatenate([batch["labeled"]["image"], batch["unlabeled"]["image"]])
     model.logits(x, training=True)  # the clean pass only
     after_clean = [v.numpy() for v in variables]
-    for a, c, b in zip(after_vat, after_clean, before):
+    for a, c in zip(after_vat, after_clean):
         np.testing.assert_allclose(a, c, rtol=1e-5, atol=1e-6)
     assert any(not np.allclose(a, b) for a, b in zip(after_vat, before))

@@ -5,7 +5,9 @@ right after its training run (minutes apart from the supervised reference) can b
 several times. Here every method is built from its config (untrained: step time does not
 depend on the weights), warmed up, and then timed in ``rounds`` rounds that visit all
 methods in turn; each method's figure is the median over rounds, so slow spells hit all
-methods alike and ratios to the supervised step are comparable.
+methods alike and ratios to the supervised step are comparable. The step is the
+method's compiled train function called directly (see
+:func:`interleaved_seconds_per_step`).
 
 The step is timed on a few batches drawn from the method's own input pipeline and held in
 memory, so the figure is the model's training step (forward, backward, update, in-graph
@@ -56,24 +58,44 @@ def build_for_timing(config, num_batches: int = 4):
     return method, ds, batches[0]
 
 
+def _sync(logs) -> None:
+    """Waits for the step to finish by reading a value back."""
+    import numpy as np
+
+    value = logs.get("loss") if isinstance(logs, dict) else logs
+    np.asarray(value)
+
+
 def interleaved_seconds_per_step(entries: dict, steps: int = 20, rounds: int = 5) -> dict:
     """Median seconds per training step of each ``name -> (method, dataset)``.
 
-    Each method is warmed up (trace + 3 steps), then timed for ``steps`` steps once per
-    round, visiting the methods in turn in every round.
+    Each method's compiled train function (the one ``fit`` runs) is called directly on an
+    iterator of its dataset: ``fit`` adds per-call overhead (epoch iterator, callbacks)
+    that varied by 30% between identical calls here. Each method is warmed up (trace +
+    3 steps), then timed for ``steps`` steps once per round, visiting the methods in
+    turn in every round.
 
     Returns:
       ``name -> {"seconds_per_step": median, "rounds": [seconds per step of each round]}``.
     """
     if steps < 1 or rounds < 1:
         raise ValueError(f"steps and rounds must be >= 1; got {steps!r}, {rounds!r}.")
-    for method, ds in entries.values():
-        method.fit(ds, steps_per_epoch=3, epochs=1, verbose=0)
+    runners = {}
+    for name, (method, ds) in entries.items():
+        method.make_train_function()
+        fn = method.train_function
+        it = iter(ds)
+        for _ in range(3):
+            logs = fn(it)
+        _sync(logs)
+        runners[name] = (fn, it)
     times = {name: [] for name in entries}
     for _ in range(rounds):
-        for name, (method, ds) in entries.items():
+        for name, (fn, it) in runners.items():
             start = time.perf_counter()
-            method.fit(ds, steps_per_epoch=steps, epochs=1, verbose=0)
+            for _ in range(steps):
+                logs = fn(it)
+            _sync(logs)
             times[name].append((time.perf_counter() - start) / steps)
     return {
         name: {"seconds_per_step": statistics.median(t), "rounds": t} for name, t in times.items()

@@ -107,3 +107,32 @@ def test_bad_extra_splits_fail_before_any_data_is_read(overrides, message):
     # No TFDS mock and no prepared data: the check must come before loading anything.
     with pytest.raises(ValueError, match=message):
         build_data(_cfg(**overrides))
+
+
+def test_cached_labeled_subset_streams_the_same_batches(monkeypatch):
+    """Caching the labeled subset (a speed fix) leaves the batch stream unchanged."""
+    from tfless.train import pipelines
+
+    cfg = ml_collections.ConfigDict(
+        dict(
+            dataset="digits",
+            pipeline="supervised",
+            image_size=8,
+            channels=1,
+            batch_size=16,
+            labels_per_class=4,
+            split_seed=3,
+            augment=None,
+        )
+    )
+
+    def batches():
+        it = iter(build_data(cfg, seed=1).train)
+        return [next(it) for _ in range(6)]  # 96 images: more than two passes over 40
+
+    cached = batches()
+    monkeypatch.setattr(pipelines, "LABELED_CACHE_BYTES", 0)
+    uncached = batches()
+    for a, b in zip(cached, uncached):
+        np.testing.assert_array_equal(a["label"], b["label"])
+        np.testing.assert_array_equal(a["image"], b["image"])

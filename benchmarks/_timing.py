@@ -100,3 +100,40 @@ def interleaved_seconds_per_step(entries: dict, steps: int = 20, rounds: int = 5
     return {
         name: {"seconds_per_step": statistics.median(t), "rounds": t} for name, t in times.items()
     }
+
+
+def throughput_vs_supervised(
+    configs: dict, supervised_config, steps: int = 20, rounds: int = 5, label: str = ""
+) -> dict:
+    """Each ``name -> config``'s training step against a supervised step on as many images.
+
+    ``supervised_config(n)`` returns the supervised config at batch size ``n``; one is
+    timed for every distinct images-per-step count, in the same interleaved rounds.
+
+    Returns:
+      ``name -> {images_per_step, images_per_second, supervised_images_per_second,
+      throughput_ratio, rounds, supervised_rounds}``.
+    """
+    entries, per_step = {}, {}
+    for name, config in configs.items():
+        method, ds, batch = build_for_timing(config)
+        entries[name] = (method, ds)
+        per_step[name] = count_images(batch)
+    for n in sorted(set(per_step.values())):
+        method, ds, _ = build_for_timing(supervised_config(n))
+        entries[f"supervised@{n}"] = (method, ds)
+    timed = interleaved_seconds_per_step(entries, steps, rounds)
+    out = {}
+    for name, n in per_step.items():
+        ips = n / timed[name]["seconds_per_step"]
+        sup = n / timed[f"supervised@{n}"]["seconds_per_step"]
+        out[name] = {
+            "images_per_step": n,
+            "images_per_second": ips,
+            "supervised_images_per_second": sup,
+            "throughput_ratio": ips / sup,
+            "rounds": timed[name]["rounds"],
+            "supervised_rounds": timed[f"supervised@{n}"]["rounds"],
+        }
+        print(f"throughput {name}: {ips:.0f} images/s, {ips / sup:.2f}x supervised", flush=True)
+    return out

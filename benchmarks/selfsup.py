@@ -49,7 +49,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from _timing import build_for_timing, count_images, interleaved_seconds_per_step  # noqa: E402
+from _timing import throughput_vs_supervised  # noqa: E402
 
 FEW_LABELS = 10  # labels per class of the low-label probe
 YES_NO = {True: "yes", False: "no", None: ""}
@@ -122,38 +122,16 @@ def evaluate_encoder(encoder, arrays, precise_bn: bool = True) -> dict:
 
 
 def measure_throughput(names, args) -> dict:
-    """``name -> {images_per_step, images_per_second, throughput_ratio, ...}``.
+    """Each method against the supervised config at a batch of as many images."""
 
-    Each method against the supervised config at a batch of the same number of images.
-    """
-    entries, per_step = {}, {}
-    for name in names:
-        config = prepare(load_config(name), args.steps, 0, args.image_size)
-        method, ds, batch = build_for_timing(config)
-        entries[name] = (method, ds)
-        per_step[name] = count_images(batch)
-    for n in sorted(set(per_step.values())):
+    def supervised(n):
         config = prepare(load_config("supervised"), args.steps, 0, args.image_size)
         with config.unlocked():
             config.data.batch_size = n
-        method, ds, _ = build_for_timing(config)
-        entries[f"supervised@{n}"] = (method, ds)
-    timed = interleaved_seconds_per_step(entries, args.timing_steps, args.timing_rounds)
-    out = {}
-    for name in names:
-        n = per_step[name]
-        ips = n / timed[name]["seconds_per_step"]
-        sup = n / timed[f"supervised@{n}"]["seconds_per_step"]
-        out[name] = {
-            "images_per_step": n,
-            "images_per_second": ips,
-            "supervised_images_per_second": sup,
-            "throughput_ratio": ips / sup,
-            "rounds": timed[name]["rounds"],
-            "supervised_rounds": timed[f"supervised@{n}"]["rounds"],
-        }
-        print(f"throughput {name}: {ips:.0f} images/s, {ips / sup:.2f}x supervised", flush=True)
-    return out
+        return config
+
+    configs = {n: prepare(load_config(n), args.steps, 0, args.image_size) for n in names}
+    return throughput_vs_supervised(configs, supervised, args.timing_steps, args.timing_rounds)
 
 
 def mean_std(values):

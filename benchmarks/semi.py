@@ -49,7 +49,7 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)
 sys.path.insert(0, HERE)
 
-from _timing import build_for_timing, count_images, interleaved_seconds_per_step  # noqa: E402
+from _timing import throughput_vs_supervised  # noqa: E402
 
 METHODS = (
     "pseudo_label",
@@ -238,37 +238,14 @@ def main(argv=None):
 
 
 def measure_throughput(args, names) -> dict:
-    """``name -> {images_per_step, images_per_second, supervised_images_per_second, ...}``.
-
-    Every method is compared with a supervised step over the same number of images: the
-    supervised config with its batch size set to the method's images per step.
-    """
-    entries, per_step = {}, {}
-    for name in names:
-        config = make_config(name, args.steps, 0, args.labels, args.batch_size)
-        method, ds, batch = build_for_timing(config)
-        entries[name] = (method, ds)
-        per_step[name] = count_images(batch)
-    for n in sorted(set(per_step.values())):
-        config = make_config("supervised_all", args.steps, 0, args.labels, n)
-        method, ds, _ = build_for_timing(config)
-        entries[f"supervised@{n}"] = (method, ds)
-    timed = interleaved_seconds_per_step(entries, args.timing_steps, args.timing_rounds)
-    out = {}
-    for name in names:
-        n = per_step[name]
-        ips = n / timed[name]["seconds_per_step"]
-        sup = n / timed[f"supervised@{n}"]["seconds_per_step"]
-        out[name] = {
-            "images_per_step": n,
-            "images_per_second": ips,
-            "supervised_images_per_second": sup,
-            "throughput_ratio": ips / sup,
-            "rounds": timed[name]["rounds"],
-            "supervised_rounds": timed[f"supervised@{n}"]["rounds"],
-        }
-        print(f"throughput {name}: {ips:.0f} images/s, {ips / sup:.2f}x supervised", flush=True)
-    return out
+    """Each method against the supervised config at a batch of as many images."""
+    configs = {n: make_config(n, args.steps, 0, args.labels, args.batch_size) for n in names}
+    return throughput_vs_supervised(
+        configs,
+        lambda n: make_config("supervised_all", args.steps, 0, args.labels, n),
+        args.timing_steps,
+        args.timing_rounds,
+    )
 
 
 def write(args, rows, names, failures, timing) -> str:

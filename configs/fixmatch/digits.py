@@ -9,10 +9,12 @@ Recipe: the supervised digits baseline's backbone (convnet 32-64-128, 16x16), op
 (Adam 2e-3, cosine, warmup 100, EMA 0.99) and budget (3,000 steps), labeled batch 32,
 mu 7, threshold 0.95, lambda_u 1, weak = pad-crop, strong = RandAugment + Cutout.
 
-Expected: above the labeled-only baseline (supervised ``:labeled``, about 80-85% test
-accuracy) and below all labels (about 98%); benchmarks/semi.py measures it (results in
-benchmarks/results/semi.md when run).
-Compute (2 CPU cores): a step forwards 32 + 2 x 224 images; roughly 10-20 minutes.
+Measured (2026-11-23, this config as is, 3 seeds, each with its own labeled subset):
+98.0 +- 0.7% test accuracy vs 88.5 +- 1.2% labeled-only and 99.8% with all labels, 84% of
+the gap (mask rate 0.99, pseudo-label accuracy 0.98); benchmarks/results/
+semi_default_fixmatch/. At a sixth of the budget (1,000 steps, labeled batch 16):
+96.6 +- 0.3%, 73% of the gap (benchmarks/results/semi.md).
+Compute (2 CPU cores): a step forwards 32 + 2 x 224 images; about 11 minutes.
 """
 
 import importlib.util

@@ -1,13 +1,24 @@
 """Shared schema of the pretext-task digits configs (loaded by path, like ``_semi_base.py``).
 
-The recipe every pretext config shares: the supervised baseline's ConvNet (32-64-128) on
-digits resized to 24x24, no labels read for training (``data.pipeline="unlabeled"``), Adam
-2e-3 with cosine decay and 100 warmup steps, batch 64, 2,000 steps, an online linear probe
-every ``eval_every`` steps. Each config names its method, its paper's hyperparameters and
-how ``:smoke`` shrinks them.
+The recipe every pretext config shares: the supervised digits baseline
+(``configs/supervised/digits.py``: ConvNet 32-64-128, Adam 2e-3 with cosine decay and 100
+warmup steps, batch 64, 2,000 steps) on digits resized to 24x24, no labels read for
+training (``data.pipeline="unlabeled"``), no weight EMA, an online linear probe every
+``eval_every`` steps. Each config names its method, its paper's hyperparameters and how
+``:smoke`` shrinks them.
 """
 
+import importlib.util
+import os
+
 import ml_collections
+
+_spec = importlib.util.spec_from_file_location(
+    "_supervised_digits",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "supervised", "digits.py"),
+)
+_supervised = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_supervised)
 
 
 def pretext_config(
@@ -17,66 +28,26 @@ def pretext_config(
     arg = arg or ""
     if arg not in ("", "smoke"):
         raise ValueError(f"Unknown config arg {arg!r}. Expected '' or 'smoke'.")
-    c = ml_collections.ConfigDict()
+    c = _supervised.get_config()
+    with c.unlocked():
+        c.method.name = method
+        c.method.kwargs = ml_collections.ConfigDict(dict(kwargs))
+        # No labels read for training, larger images, no weight EMA.
+        c.data.pipeline = "unlabeled"
+        c.data.image_size = 24
+        c.optimizer.ema = 0.0
 
-    c.method = ml_collections.ConfigDict()
-    c.method.name = method
-    c.method.kwargs = ml_collections.ConfigDict(dict(kwargs))
+        # Online linear probe every `eval_every` steps on 1,000 labeled training images
+        # (labels are read by the probe only); logged as `probe_accuracy`.
+        c.eval = ml_collections.ConfigDict()
+        c.eval.online_probe_every = 1
+        c.eval.online_probe_examples = 1000
 
-    c.model = ml_collections.ConfigDict()
-    c.model.backbone = "convnet"
-    c.model.kwargs = ml_collections.ConfigDict({"widths": (32, 64, 128)})
-
-    c.data = ml_collections.ConfigDict()
-    c.data.dataset = "digits"
-    c.data.pipeline = "unlabeled"
-    c.data.image_size = 24
-    c.data.channels = 1
-    c.data.batch_size = 64
-    c.data.eval_batch_size = 540
-    c.data.labels_per_class = ml_collections.config_dict.placeholder(int)
-    c.data.split_seed = 0
-    c.data.mu = 0
-    c.data.augment = "identity"
-    c.data.augment_kwargs = ml_collections.ConfigDict()
-    c.data.unlabeled_views = ""
-    c.data.views_kwargs = ml_collections.ConfigDict()
-    c.data.with_index = False
-    c.data.shuffle_buffer = 2048
-    c.data.data_dir = ml_collections.config_dict.placeholder(str)
-
-    c.optimizer = ml_collections.ConfigDict()
-    c.optimizer.name = "adam"
-    c.optimizer.learning_rate = 2e-3
-    c.optimizer.schedule = "cosine"
-    c.optimizer.warmup_steps = 100
-    c.optimizer.momentum = 0.9
-    c.optimizer.nesterov = False
-    c.optimizer.weight_decay = 0.0
-    c.optimizer.ema = 0.0
-    c.optimizer.clipnorm = ml_collections.config_dict.placeholder(float)
-
-    c.train = ml_collections.ConfigDict()
-    c.train.steps = 2000
-    c.train.eval_every = 500
-    c.train.seed = 0
-    c.train.strategy = "none"
-    c.train.jit_compile = False
-    c.train.verbose = 1
-    c.train.tensorboard = True
-    c.train.keep_checkpoints = 2
-
-    # Online linear probe every `eval_every` steps on 1,000 labeled training images (labels
-    # are read by the probe only); logged as `probe_accuracy`.
-    c.eval = ml_collections.ConfigDict()
-    c.eval.online_probe_every = 1
-    c.eval.online_probe_examples = 1000
-
-    if arg == "smoke":
-        c.train.steps = 10
-        c.train.eval_every = 5
-        c.optimizer.warmup_steps = 2
-        c.data.batch_size = 16
-        c.method.kwargs.update(smoke_kwargs or {})
+        if arg == "smoke":
+            c.train.steps = 10
+            c.train.eval_every = 5
+            c.optimizer.warmup_steps = 2
+            c.data.batch_size = 16
+            c.method.kwargs.update(smoke_kwargs or {})
     c.lock()
     return c

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tfless.data.splits import labeled_unlabeled_split
 from tfless.evaluation.linear_probe import _check_xy
+from tfless.layers.batchnorm import bn_layers
 
 DEFAULT_FRACTIONS = (0.01, 0.1, 1.0)
 
@@ -91,11 +92,7 @@ def recompute_batch_norm(model: keras.Model, images, max_images: int = 1024) -> 
     Returns:
       the number of BatchNormalization layers updated.
     """
-    layers = [
-        layer
-        for layer in model._flatten_layers(include_self=False, recursive=True)
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]
+    layers = bn_layers(model)
     if not layers:
         return 0
     saved = [layer.momentum for layer in layers]

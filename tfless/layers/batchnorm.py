@@ -15,12 +15,20 @@ import keras
 import tensorflow as tf
 
 
+def bn_layers(model: keras.layers.Layer) -> list:
+    """Every BatchNormalization layer inside ``model`` (nested models included)."""
+    return [
+        layer
+        for layer in model._flatten_layers(include_self=False, recursive=True)
+        if isinstance(layer, keras.layers.BatchNormalization)
+    ]
+
+
 def bn_moving_variables(model: keras.layers.Layer) -> list:
-    """The moving mean and variance variables of every BatchNormalization inside ``model``."""
-    layers = [model] + list(model._flatten_layers(include_self=False, recursive=True))
+    """The moving mean and variance variables of every built BatchNormalization in ``model``."""
     out = []
-    for layer in layers:
-        if isinstance(layer, keras.layers.BatchNormalization) and layer.built:
+    for layer in bn_layers(model):
+        if layer.built:
             out += [layer.moving_mean, layer.moving_variance]
     return out
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfless.layers.batchnorm import bn_layers
+
 
 def _tf_variable(v):
     return v.value if isinstance(v, keras.Variable) else v
@@ -107,11 +109,10 @@ class MomentumCopy(keras.layers.Layer):
             # Keras' BatchNormalization uses batch statistics only when its layer is
             # trainable; keep those layers trainable but their variables out of any
             # optimizer by marking each variable non-trainable.
-            for layer in self.network._flatten_layers(include_self=False):
-                if isinstance(layer, keras.layers.BatchNormalization):
-                    layer.trainable = True
-                    for v in layer.weights:
-                        v.trainable = False
+            for layer in bn_layers(self.network):
+                layer.trainable = True
+                for v in layer.weights:
+                    v.trainable = False
 
     @property
     def source(self) -> keras.Model:

@@ -21,10 +21,26 @@ _supervised = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_supervised)
 
 
+#: Pad-and-crop of digits (no flips: digits are not mirror-symmetric).
+DIGITS_CROP = {"flip": False, "pad_fraction": 0.125}
+
+
 def pretext_config(
-    method: str, kwargs: dict, arg: str | None = None, smoke_kwargs: dict | None = None
+    method: str,
+    kwargs: dict,
+    arg: str | None = None,
+    smoke_kwargs: dict | None = None,
+    *,
+    augment: str = "identity",
+    augment_kwargs: dict | None = None,
+    optimizer: dict | None = None,
 ) -> ml_collections.ConfigDict:
-    """The shared digits schema of the pretext tasks, locked; ``smoke_kwargs`` shrink the method."""
+    """The shared digits schema of the pretext tasks, locked; ``smoke_kwargs`` shrink the method.
+
+    ``augment`` / ``augment_kwargs`` set the input augmentation (default none: the
+    pretext task builds its own inputs in-graph); ``optimizer`` overrides keys of the
+    supervised baseline's optimizer (a paper's own recipe).
+    """
     arg = arg or ""
     if arg not in ("", "smoke"):
         raise ValueError(f"Unknown config arg {arg!r}. Expected '' or 'smoke'.")
@@ -35,7 +51,11 @@ def pretext_config(
         # No labels read for training, larger images, no weight EMA.
         c.data.pipeline = "unlabeled"
         c.data.image_size = 24
+        c.data.augment = augment
+        c.data.augment_kwargs = ml_collections.ConfigDict(dict(augment_kwargs or {}))
         c.optimizer.ema = 0.0
+        for key, value in (optimizer or {}).items():
+            c.optimizer[key] = value
 
         # Online linear probe every `eval_every` steps on 1,000 labeled training images
         # (labels are read by the probe only); logged as `probe_accuracy`.

@@ -207,7 +207,8 @@ def _jsonable(value: Any) -> Any:
 def _resolve(model) -> tuple[keras.Model, keras.layers.Layer | None, str]:
     """(encoder, optional head, method name) of a method or a bare encoder."""
     if hasattr(model, "encoder"):
-        encoder = model.encoder
+        # A method's evaluation features (CPC: its patch-grid encoder), else its encoder.
+        encoder = model.feature_encoder() if hasattr(model, "feature_encoder") else model.encoder
         head = getattr(model, "head", None)
         method = type(model).__name__
     else:

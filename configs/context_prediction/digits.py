@@ -13,10 +13,11 @@ Args (after the colon):
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: center patch + one of 8 neighbours (largest patch that fits: 5 px at 24x24, gap 2, no
-jitter at this size), 8-way classification; fc7 shrunk to 512 units. The encoder is the
-supervised baseline's ConvNet (32-64-128), digits resized to 24x24; Adam 2e-3 with cosine decay
-and 100 warmup steps, batch 64, no augmentation (the pretext task builds its own inputs in-
-graph), no labels read."""
+jitter at this size), 8-way classification; fc7 shrunk to 512 units, no per-patch fc6 (with a
+256-unit fc6 and pad-and-crop: kNN 79.6% / 10-labels-per-class probe 87.2%, seed 0, worse). The
+encoder is the supervised baseline's ConvNet (32-64-128), digits resized to 24x24; Adam 2e-3
+with cosine decay and 100 warmup steps, batch 64, no augmentation (the pretext task builds its
+own inputs in-graph), no labels read."""
 
 import importlib.util
 import os
@@ -38,6 +39,7 @@ def get_config(arg: str | None = None):
             "jitter_ratio": 7 / 96,
             "aberration": "color_drop",
             "hidden_dim": 512,
+            "patch_dim": 0,
         },
         arg,
         smoke_kwargs={"hidden_dim": 32},

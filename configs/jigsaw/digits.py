@@ -11,7 +11,9 @@ Args (after the colon):
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: 3x3 grid of 8-pixel cells, 7-pixel jittered tiles, 100 maximal-Hamming permutations,
-siamese encoder on the tiles; fc7 shrunk from 4096 to 512 units for this small encoder. The
+siamese encoder on the tiles; fc7 shrunk from 4096 to 512 units for this small encoder, no
+per-tile fc6 (with a 256-unit fc6 and pad-and-crop: kNN 80.4% / 10-labels-per-class probe
+87.2%, seed 0, no better). The
 encoder is the supervised baseline's ConvNet (32-64-128), digits resized to 24x24; Adam 2e-3
 with cosine decay and 100 warmup steps, batch 64, no augmentation (the pretext task builds its
 own inputs in-graph), no labels read."""
@@ -30,7 +32,13 @@ _spec.loader.exec_module(_base)
 def get_config(arg: str | None = None):
     return _base.pretext_config(
         "jigsaw",
-        {"num_permutations": 100, "grid": 3, "tile_fraction": 64 / 75, "hidden_dim": 512},
+        {
+            "num_permutations": 100,
+            "grid": 3,
+            "tile_fraction": 64 / 75,
+            "hidden_dim": 512,
+            "tile_dim": 0,
+        },
         arg,
         smoke_kwargs={"hidden_dim": 32},
     )

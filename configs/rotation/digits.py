@@ -10,10 +10,18 @@ Args (after the colon):
            benchmarks/results/selfsup.md); about 2 minutes on 2 CPU cores.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
-Recipe: all 4 rotations of every image, 4-way classification by a linear head on the encoder
-features. The encoder is the supervised baseline's ConvNet (32-64-128), digits resized to
-24x24; Adam 2e-3 with cosine decay and 100 warmup steps, batch 64, no augmentation (the pretext
-task builds its own inputs in-graph), no labels read.
+Recipe: all 4 rotations of every image, 4-way classification by an MLP head (one hidden
+layer of 512 ReLU units) on the encoder features. The paper's own recipe (Gidaris et al. 2018,
+CIFAR-10): SGD with momentum 0.9, lr 0.1, weight decay 5e-4, random crops; here with cosine
+decay and 100 warmup steps, pad-and-crop without flips, batch 64. The encoder is the supervised
+baseline's ConvNet (32-64-128), digits resized to 24x24, no labels read.
+
+Why the MLP head: the paper classifies rotations with the network's upper blocks and probes
+block 2 (its Table 1: the last blocks specialise to rotation cues). A linear head on our
+encoder made the encoder's output that last block: kNN 66.7% / 10-labels-per-class probe
+83.2% (seed 0, 500 steps). Measured (seed 0, 500 steps, benchmark protocol): linear head +
+Adam 66.7 / 83.2; MLP head + Adam 78.2 / 88.7; + crops 82.0 / 91.5; + the paper's SGD 83.5 /
+93.2 (random init: 82.6 / 89.8).
 """
 
 import importlib.util
@@ -30,7 +38,10 @@ _spec.loader.exec_module(_base)
 def get_config(arg: str | None = None):
     return _base.pretext_config(
         "rotation",
-        {"hidden_dim": 0},
+        {"hidden_dim": 512, "hidden_layers": 1},
         arg,
-        smoke_kwargs={},
+        smoke_kwargs={"hidden_dim": 16},
+        augment="flip_crop",
+        augment_kwargs=_base.DIGITS_CROP,
+        optimizer={"name": "sgd", "learning_rate": 0.1, "momentum": 0.9, "weight_decay": 5e-4},
     )

@@ -91,3 +91,21 @@ def test_wide_resnet_bad_groups_and_first_stride():
         wrn(input_shape=(32, 32, 3), first_stride=3)
     with pytest.raises(ValueError, match="too small"):
         build_backbone("wrn37_2", (16, 16, 3))
+
+
+def test_convnet_layer_norm_uses_no_batch_statistics():
+    """norm="layer" (CPC v2): an example's features do not depend on the rest of the batch,
+    in training mode too."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = build_backbone("convnet", (16, 16, 1), widths=(8, 16), norm="layer")
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    rng = np.random.RandomState(0)
+    x = rng.rand(4, 16, 16, 1).astype("f4")
+    other = np.concatenate([x[:1], rng.rand(3, 16, 16, 1).astype("f4")])
+    a = model(x, training=True).numpy()[0]
+    b = model(other, training=True).numpy()[0]
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="norm must be"):
+        build_backbone("convnet", (16, 16, 1), norm="instance")

@@ -143,8 +143,8 @@ def evaluate(
         from tfless.train import restore_method
 
         method, config = restore_method(workdir)
-        encoder = method.encoder
-        shape = tuple(method.encoder.input_shape[1:])
+        encoder = method.feature_encoder()
+        shape = tuple(encoder.input_shape[1:])
         results["workdir"] = os.path.abspath(workdir)
         results["method"] = config.method.name
         if getattr(method, "head", None) is not None and hasattr(method, "logits"):

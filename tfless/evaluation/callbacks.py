@@ -51,7 +51,10 @@ class OnlineLinearProbe(keras.callbacks.Callback):
 
     def probe(self) -> float:
         """Linear-probe test accuracy of the model's current encoder."""
-        encoder = getattr(self.model, "encoder", self.model)
+        if hasattr(self.model, "feature_encoder"):
+            encoder = self.model.feature_encoder()
+        else:
+            encoder = getattr(self.model, "encoder", self.model)
         train_f = extract_features(encoder, self.train_images, self.batch_size)
         test_f = extract_features(encoder, self.test_images, self.batch_size)
         return linear_probe_features(train_f, self.train_labels, test_f, self.test_labels)[

@@ -95,6 +95,15 @@ class Method(keras.Model):
         return {m.name: m.result() for m in self.metrics}
 
     # ---------------------------------------------------------------- evaluation
+    def feature_encoder(self) -> keras.Model:
+        """The network whose features are evaluated and exported: ``[B, H, W, C] -> [B, D]``.
+
+        :attr:`encoder` itself for most methods. A method whose paper evaluates
+        something else on whole images (CPC: the encoder over the patch grid,
+        mean-pooled) returns that model, sharing the encoder's weights.
+        """
+        return self.encoder
+
     def features(self, images, training: bool = False):
         """Encoder features ``[B, D]`` of images ``[B, H, W, C]`` in [0, 1]."""
         return self.encoder(images, training=training)

@@ -387,8 +387,9 @@ def evaluate_features(method, data: pipelines.Data, protocols=FEATURE_PROTOCOLS)
 
     xtr, ytr = _arrays(data.raw_train, data.labeled_indices)
     xte, yte = _arrays(data.test.unbatch())
-    ftr = extract_features(method.encoder, xtr)
-    fte = extract_features(method.encoder, xte)
+    encoder = method.feature_encoder()
+    ftr = extract_features(encoder, xtr)
+    fte = extract_features(encoder, xte)
     out = {}
     if "knn" in protocols:
         out.update(knn_features(ftr, ytr, fte, yte, k=min(200, len(ytr)), temperature=0.1))

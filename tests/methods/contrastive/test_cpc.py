@@ -59,3 +59,63 @@ def test_cpc_bad_input(tiny_encoder):
         CPC(tiny_encoder((8, 8, 1)), patch_size=16)
     with pytest.raises(ValueError, match="prediction_steps"):
         CPC(tiny_encoder((8, 8, 1)), patch_size=4, prediction_steps=0)
+
+
+def test_cpc_features_are_the_mean_over_the_patch_grid(tiny_encoder, tmp_path):
+    """Evaluation and export read the paper's features: every patch of the grid encoded
+    by the shared encoder, averaged; not the encoder run on the whole image."""
+    from tfless import export
+
+    keras.utils.set_random_seed(0)
+    method = CPC(tiny_encoder((12, 12, 1)), patch_size=4, patch_stride=2, prediction_steps=2)
+    x = np.random.RandomState(1).rand(3, 12, 12, 1).astype("f4")
+    grid = extract_patch_grid(x, 4, 2)  # [3, 5, 5, 4, 4, 1]
+    z = [[method.patch_encoder(grid[:, i, j]).numpy() for j in range(5)] for i in range(5)]
+    expected = np.mean(np.asarray(z), axis=(0, 1))
+    got = method.feature_encoder()(x).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(method(x).numpy(), expected, rtol=1e-5, atol=1e-6)
+    whole = method.encoder(x).numpy()
+    assert not np.allclose(got, whole)
+    # The export publishes the same features.
+    assert export._resolve(method)[0] is method.feature_encoder()
+
+
+def test_orient_grid_makes_each_direction_down():
+    from tfless.methods.contrastive.cpc import orient_grid
+
+    z = np.arange(9, dtype="f4").reshape(1, 3, 3, 1)  # z[0, i, j] = 3 i + j
+    # After re-indexing, "row i + 1" must be the next patch in the given direction.
+    up = orient_grid(z, "up").numpy()[0, :, :, 0]
+    np.testing.assert_array_equal(up[1], z[0, 1, :, 0])
+    np.testing.assert_array_equal(up[2], z[0, 0, :, 0])  # rows above come later
+    right = orient_grid(z, "right").numpy()[0, :, :, 0]
+    np.testing.assert_array_equal(right[1], z[0, :, 1, 0])  # column 1 becomes row 1
+    left = orient_grid(z, "left").numpy()[0, :, :, 0]
+    np.testing.assert_array_equal(left[0], z[0, :, 2, 0])  # the rightmost column first
+
+
+def test_cpc_all_directions_loss_falls(tiny_encoder):
+    method = CPC(
+        tiny_encoder((12, 12, 1)),
+        patch_size=4,
+        patch_stride=2,
+        prediction_steps=2,
+        directions=("down", "up", "right", "left"),
+    )
+    assert len(method.contexts) == 4 and len(method.predictors) == 8
+    method.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=False)
+    hist = method.fit(_digits12_ds(32), steps_per_epoch=10, epochs=4, verbose=0)
+    loss = np.asarray(hist.history["loss"])
+    assert loss[-1] < loss[0] - 0.8, loss
+    with pytest.raises(ValueError, match="directions"):
+        CPC(tiny_encoder((12, 12, 1)), patch_size=4, prediction_steps=2, directions=("down", "x"))
+    with pytest.raises(ValueError, match="directions"):
+        CPC(tiny_encoder((12, 12, 1)), patch_size=4, prediction_steps=2, directions=("up", "up"))
+
+
+def test_cpc_image_eval_features(tiny_encoder):
+    method = CPC(tiny_encoder((12, 12, 1)), patch_size=4, prediction_steps=2, eval_features="image")
+    assert method.feature_encoder() is method.encoder
+    with pytest.raises(ValueError, match="eval_features"):
+        CPC(tiny_encoder((12, 12, 1)), patch_size=4, prediction_steps=2, eval_features="grid")

@@ -50,7 +50,7 @@ def test_aberration_defences():
 
 def test_context_learns():
     x = digits_images(28)
-    method = ContextPrediction(tiny_encoder(28), hidden_dim=64)
+    method = ContextPrediction(tiny_encoder(28), hidden_dim=64, patch_dim=32)
     assert METHODS["context_prediction"] is ContextPrediction
     hist = train(method, x, steps=60, batch_size=64)
     assert np.mean(hist["loss"][-5:]) < 0.85 * np.mean(hist["loss"][:5]), hist["loss"]
@@ -60,7 +60,8 @@ def test_context_learns():
 def test_context_mirrored_step_with_colour():
     x = digits_images(28, channels=3, n=64)
     logs = fit_one_mirrored_step(
-        lambda: ContextPrediction(tiny_encoder(28, 3, widths=(8,)), hidden_dim=8), x
+        lambda: ContextPrediction(tiny_encoder(28, 3, widths=(8,)), hidden_dim=8, patch_dim=0),
+        x,
     )
     assert np.isfinite(logs["loss"]) and 0 <= logs["pretext_accuracy"] <= 1
 

@@ -54,7 +54,7 @@ def test_tiles_are_jittered_crops_in_permuted_order():
 
 def test_jigsaw_learns():
     x = digits_images(24)
-    method = Jigsaw(tiny_encoder(24), num_permutations=10, hidden_dim=64)
+    method = Jigsaw(tiny_encoder(24), num_permutations=10, hidden_dim=64, tile_dim=32)
     assert METHODS["jigsaw"] is Jigsaw
     hist = train(method, x, steps=50)
     assert np.mean(hist["loss"][-5:]) < 0.8 * np.mean(hist["loss"][:5]), hist["loss"]
@@ -64,7 +64,8 @@ def test_jigsaw_learns():
 def test_jigsaw_mirrored_step():
     x = digits_images(24, n=64)
     logs = fit_one_mirrored_step(
-        lambda: Jigsaw(tiny_encoder(24, widths=(8,)), num_permutations=5, hidden_dim=8), x
+        lambda: Jigsaw(tiny_encoder(24, widths=(8,)), num_permutations=5, hidden_dim=8, tile_dim=0),
+        x,
     )
     assert np.isfinite(logs["loss"]) and 0 <= logs["pretext_accuracy"] <= 1
 

@@ -42,17 +42,37 @@ def check_encoder_runs_on(encoder: keras.Model, size: int, channels: int, what: 
         raise ValueError(f"{what}: the encoder must return [B, D] features; got {out.shape}.")
 
 
-def mlp_head(in_dim: int, hidden_dim: int, out_dim: int, name: str) -> keras.Sequential:
-    """Built ``Dense(hidden_dim) -> ReLU -> Dense(out_dim)`` (``hidden_dim=0``: one linear layer).
+def mlp_head(
+    in_dim: int, hidden_dim: int, out_dim: int, name: str, hidden_layers: int = 1
+) -> keras.Sequential:
+    """Built ``hidden_layers x [Dense(hidden_dim) -> ReLU] -> Dense(out_dim)``
+    (``hidden_dim=0``: one linear layer).
 
     Built at construction so every variable exists before ``fit`` builds the optimizer
     (under ``tf.distribute`` the optimizer only knows the variables present then).
     """
     layers = [keras.Input((in_dim,))]
     if hidden_dim:
-        layers += [keras.layers.Dense(hidden_dim, activation="relu", name=f"{name}_hidden")]
+        layers += [
+            keras.layers.Dense(
+                hidden_dim, activation="relu", name=f"{name}_hidden" + (f"{i}" if i else "")
+            )
+            for i in range(hidden_layers)
+        ]
     layers.append(keras.layers.Dense(out_dim, name=f"{name}_logits"))
     return keras.Sequential(layers, name=name)
+
+
+def branch_layer(in_dim: int, width: int, name: str) -> keras.layers.Layer:
+    """A siamese branch's own fully connected layer (fc6), ``Dense(width) -> ReLU``, built.
+
+    ``width=0`` gives the identity (the branch output is the encoder feature).
+    """
+    if not width:
+        return keras.layers.Identity(name=name)
+    layer = keras.layers.Dense(width, activation="relu", name=f"{name}_fc6")
+    layer.build((None, in_dim))
+    return layer
 
 
 def feature_dim_of(encoder: keras.Model) -> int:

@@ -9,6 +9,7 @@ from tfless.losses.pretext import pretext_cross_entropy
 from tfless.methods.pretext.base import (
     PretextMethod,
     allow_any_image_size,
+    branch_layer,
     check_encoder_runs_on,
     feature_dim_of,
     image_shape_of,
@@ -26,8 +27,9 @@ class ContextPrediction(PretextMethod):
     Representation Learning by Context Prediction").
 
     A center patch and one of its 8 neighbours in a 3x3 arrangement are cropped; a
-    siamese network (the encoder, shared weights) embeds both, and an MLP on the
-    concatenated features (the paper's fc7 of 4096 units, then fc8) predicts which of
+    siamese network (the encoder, then a shared fully connected layer: the paper's
+    fc6 of 4096 units; shared weights) embeds both, and an MLP on the concatenated
+    features (the paper's fc7 of 4096 units, then fc8) predicts which of
     the 8 positions the neighbour came from. Trivial shortcuts are blocked as in the
     paper: a gap of half a patch between patches (48 pixels for 96-pixel patches),
     random jitter of each patch by up to 7/96 of a patch, and a chromatic-aberration
@@ -46,6 +48,8 @@ class ContextPrediction(PretextMethod):
       jitter_ratio: maximal jitter / patch side (7/96 in the paper).
       aberration: ``"color_drop"``, ``"projection"`` or ``"none"``.
       hidden_dim: width of the hidden layer on the concatenated pair features (fc7).
+      patch_dim: width of the per-patch fully connected layer (fc6; 0: none). The
+        exported encoder stops before it.
     """
 
     def __init__(
@@ -56,6 +60,7 @@ class ContextPrediction(PretextMethod):
         jitter_ratio: float = 7 / 96,
         aberration: str = "color_drop",
         hidden_dim: int = 4096,
+        patch_dim: int = 4096,
         name: str = "context_prediction",
         **kwargs,
     ):
@@ -68,8 +73,10 @@ class ContextPrediction(PretextMethod):
             raise ValueError(
                 f"gap_ratio and jitter_ratio must be >= 0; got {gap_ratio!r}, {jitter_ratio!r}."
             )
-        if hidden_dim < 0:
-            raise ValueError(f"hidden_dim must be >= 0; got {hidden_dim!r}.")
+        if hidden_dim < 0 or patch_dim < 0:
+            raise ValueError(
+                f"hidden_dim and patch_dim must be >= 0; got {hidden_dim!r}, {patch_dim!r}."
+            )
         h, w, c = image_shape_of(encoder, "ContextPrediction")
         patch, gap, jitter, span = context_geometry(min(h, w), patch_size, gap_ratio, jitter_ratio)
         if patch < MIN_PATCH or span > min(h, w):
@@ -82,7 +89,10 @@ class ContextPrediction(PretextMethod):
         self.aberration = aberration if c == 3 else "none"
         allow_any_image_size(encoder, c)
         check_encoder_runs_on(encoder, patch, c, "ContextPrediction")
-        self.head = mlp_head(2 * feature_dim_of(encoder), int(hidden_dim), 8, "context_head")
+        self.patch_fc = branch_layer(feature_dim_of(encoder), int(patch_dim), "context_patch")
+        self.head = mlp_head(
+            2 * (int(patch_dim) or feature_dim_of(encoder)), int(hidden_dim), 8, "context_head"
+        )
         self.pretext_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
             name="pretext_accuracy"
         )
@@ -102,7 +112,7 @@ class ContextPrediction(PretextMethod):
         both = ops.concatenate([center, neighbour], 0)
         if training:
             both = self._defend(both)
-        feats = self.encoder(both, training=training)
+        feats = self.patch_fc(self.encoder(both, training=training), training=training)
         center_f, neighbour_f = ops.split(feats, 2, axis=0)
         logits = self.head(ops.concatenate([center_f, neighbour_f], -1), training=training)
         return center, neighbour, labels, logits

@@ -10,6 +10,7 @@ from tfless.losses.pretext import pretext_cross_entropy
 from tfless.methods.pretext.base import (
     PretextMethod,
     allow_any_image_size,
+    branch_layer,
     check_encoder_runs_on,
     feature_dim_of,
     image_shape_of,
@@ -32,8 +33,10 @@ class Jigsaw(PretextMethod):
     are shuffled by one of ``num_permutations`` permutations (100 by default), chosen
     once by the paper's greedy maximal-average-Hamming-distance algorithm with a fixed
     seed. The context-free network is siamese: the encoder (shared weights) embeds
-    every tile, the features are concatenated in tile order and an MLP (the paper's
-    fc7 of 4096 units, then fc8) classifies the permutation.
+    every tile, a shared fully connected layer (the paper's fc6, 1024 units per tile)
+    maps each tile's features, these are concatenated in tile order and an MLP (the
+    paper's fc7 of 4096 units, then fc8) classifies the permutation. The exported
+    encoder stops before fc6, as the paper transfers the conv layers.
 
     Deviation: the paper normalises each tile's mean and variance; here tiles keep
     the encoder's [0, 1] input contract so the exported encoder sees ordinary images.
@@ -48,6 +51,7 @@ class Jigsaw(PretextMethod):
       grid: tiles per side.
       tile_fraction: tile side / cell side, in (0, 1].
       hidden_dim: width of the hidden layer on the concatenated features (fc7).
+      tile_dim: width of the per-tile fully connected layer (fc6; 0: none).
       permutation_seed: seed of the first permutation of the greedy selection.
     """
 
@@ -58,6 +62,7 @@ class Jigsaw(PretextMethod):
         grid: int = 3,
         tile_fraction: float = 64 / 75,
         hidden_dim: int = 4096,
+        tile_dim: int = 1024,
         permutation_seed: int = 0,
         name: str = "jigsaw",
         **kwargs,
@@ -67,8 +72,10 @@ class Jigsaw(PretextMethod):
             raise ValueError(f"grid must be >= 2; got {grid!r}.")
         if not 0 < tile_fraction <= 1:
             raise ValueError(f"tile_fraction must be in (0, 1]; got {tile_fraction!r}.")
-        if hidden_dim < 0:
-            raise ValueError(f"hidden_dim must be >= 0; got {hidden_dim!r}.")
+        if hidden_dim < 0 or tile_dim < 0:
+            raise ValueError(
+                f"hidden_dim and tile_dim must be >= 0; got {hidden_dim!r}, {tile_dim!r}."
+            )
         h, w, c = image_shape_of(encoder, "Jigsaw")
         cell, tile = jigsaw_tile_size(min(h, w), grid, tile_fraction)
         if tile < MIN_TILE:
@@ -85,8 +92,9 @@ class Jigsaw(PretextMethod):
         )
         allow_any_image_size(encoder, c)
         check_encoder_runs_on(encoder, tile, c, "Jigsaw")
+        self.tile_fc = branch_layer(feature_dim_of(encoder), int(tile_dim), "jigsaw_tile")
         self.head = mlp_head(
-            grid * grid * feature_dim_of(encoder),
+            grid * grid * (int(tile_dim) or feature_dim_of(encoder)),
             int(hidden_dim),
             len(self.permutations),
             "jigsaw_head",
@@ -101,6 +109,7 @@ class Jigsaw(PretextMethod):
         n = self.grid * self.grid
         t, c = self.tile_size, int(images.shape[-1])
         feats = self.encoder(ops.reshape(tiles, [-1, t, t, c]), training=training)
+        feats = self.tile_fc(feats, training=training)
         feats = ops.reshape(feats, [-1, n * int(feats.shape[-1])])
         return tiles, labels, self.head(feats, training=training)
 

@@ -28,16 +28,28 @@ class Rotation(PretextMethod):
         the paper classifies with the network's own last block, here the encoder).
     """
 
-    def __init__(self, encoder: keras.Model, hidden_dim: int = 0, name: str = "rotation", **kwargs):
+    def __init__(
+        self,
+        encoder: keras.Model,
+        hidden_dim: int = 0,
+        hidden_layers: int = 1,
+        name: str = "rotation",
+        **kwargs,
+    ):
         super().__init__(encoder, name=name, **kwargs)
         h, w, _ = image_shape_of(encoder, "Rotation")
         if h != w:
             raise ValueError(
                 f"Rotation needs square images so every rotation keeps the shape; got {h}x{w}."
             )
-        if hidden_dim < 0:
-            raise ValueError(f"hidden_dim must be >= 0; got {hidden_dim!r}.")
-        self.head = mlp_head(feature_dim_of(encoder), int(hidden_dim), 4, "rotation_head")
+        if hidden_dim < 0 or hidden_layers < 1:
+            raise ValueError(
+                f"hidden_dim must be >= 0 and hidden_layers >= 1; got {hidden_dim!r}, "
+                f"{hidden_layers!r}."
+            )
+        self.head = mlp_head(
+            feature_dim_of(encoder), int(hidden_dim), 4, "rotation_head", int(hidden_layers)
+        )
         self.pretext_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
             name="pretext_accuracy"
         )

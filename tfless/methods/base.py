@@ -105,8 +105,8 @@ class Method(keras.Model):
         return self.encoder
 
     def features(self, images, training: bool = False):
-        """Encoder features ``[B, D]`` of images ``[B, H, W, C]`` in [0, 1]."""
-        return self.encoder(images, training=training)
+        """Features ``[B, D]`` of images ``[B, H, W, C]`` in [0, 1] (:meth:`feature_encoder`)."""
+        return self.feature_encoder()(images, training=training)
 
     def call(self, inputs, training=False):
         if isinstance(inputs, dict):

@@ -224,9 +224,6 @@ class CPC(Method):
         the encoder itself. Same weights as :attr:`encoder`."""
         return self.grid_encoder if self.eval_features == "patch_grid" else self.encoder
 
-    def features(self, images, training: bool = False):
-        return self.feature_encoder()(images, training=training)
-
     def call(self, inputs, training=False):
         return self.features(batch_images(inputs), training=training)
 

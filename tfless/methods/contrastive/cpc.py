@@ -113,15 +113,16 @@ class CPC(Method):
     in the global batch (gathered from every replica: other locations of the
     same image and every location of other images are the negatives).
 
-    Paper setting: 64 px patches at stride 32 (a 7 x 7 grid), predictions up to
-    5 rows ahead (van den Oord et al. 2018, Sec. 3.3), top-to-bottom. CPC v2's
-    other changes live elsewhere: layer normalization instead of batch norm in
-    the encoder (batch statistics would leak across patches of one image; choose
-    a backbone without BN for faithful runs) and patch-wise augmentation (the
-    input pipeline). CPC v2 also predicts in other directions than top-to-bottom:
-    ``directions`` adds bottom-to-top, left-to-right and right-to-left, each with
-    its own context network and predictors over the same patch features (the grid
-    is flipped or transposed so that every direction predicts "rows below").
+    Paper setting: 64 px patches at stride 32 (a 7 x 7 grid), predictions up to 5
+    rows ahead (van den Oord et al. 2018, Sec. 3.3), top-to-bottom. CPC v2's other
+    changes live elsewhere: layer normalization instead of batch norm in the encoder
+    (batch statistics would leak across patches of one image; choose a backbone
+    without BN for faithful runs, e.g. ``convnet(norm="layer")``) and patch-wise
+    augmentation (the input pipeline). CPC v2 also predicts in other directions than
+    top-to-bottom: ``directions`` adds bottom-to-top, left-to-right and
+    right-to-left, each with its own context network and predictors over the same
+    patch features (the grid is flipped or transposed so that every direction
+    predicts "rows below").
 
     Features for evaluation and export (``eval_features``): by default the paper's
     protocol (CPC v2, Sec. 2.2: the context network and predictors are discarded

@@ -7,8 +7,8 @@ Command:
   tfless-eval --workdir=/tmp/tfless/colorization_digits --dataset=digits --protocol=linear,knn
 
 Args (after the colon):
-  (none)   2000 steps. Expected: linear probe above the random-init encoder (see
-           benchmarks/results/selfsup.md); about 2 minutes on 2 CPU cores.
+  (none)   2000 steps. A plumbing check on grayscale digits (nothing to predict, see
+           below); benchmarks/results/selfsup.md marks it n/a; about 2 minutes.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: L in, 261 ab bins out at 1/4 resolution, rebalancing lambda 0.5, annealed mean T 0.38.

@@ -8,8 +8,9 @@ Command:
       --workdir=/tmp/tfless/context_prediction_digits --dataset=digits --protocol=linear,knn
 
 Args (after the colon):
-  (none)   2000 steps. Expected: linear probe above the random-init encoder (see
-           benchmarks/results/selfsup.md); about 2 minutes on 2 CPU cores.
+  (none)   2000 steps. Measured in benchmarks/results/selfsup.md (500 steps, 3 seeds):
+           kNN just above the random-init encoder, the 10-labels/class probe below it
+           (89.6% vs 90.4%; at 2000 steps, seed 0: 86.7%); about 2 minutes on 2 CPU cores.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: center patch + one of 8 neighbours (largest patch that fits: 5 px at 24x24, gap 2, no

@@ -6,8 +6,9 @@ Command:
   tfless-eval --workdir=/tmp/tfless/rotation_digits --dataset=digits --protocol=linear,knn
 
 Args (after the colon):
-  (none)   2000 steps. Expected: linear probe above the random-init encoder (see
-           benchmarks/results/selfsup.md); about 2 minutes on 2 CPU cores.
+  (none)   2000 steps. Measured in benchmarks/results/selfsup.md (500 steps, 3 seeds):
+           10-labels/class probe 93.7% vs 90.4% for the random-init encoder, kNN below
+           it (80.4% vs 83.3%); about 2 minutes on 2 CPU cores.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: all 4 rotations of every image, 4-way classification by an MLP head (one hidden

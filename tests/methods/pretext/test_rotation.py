@@ -38,6 +38,19 @@ def test_rotation_bad_input():
         Rotation(tiny_encoder_nonsquare())
     with pytest.raises(ValueError, match="hidden_dim"):
         Rotation(tiny_encoder(16), hidden_dim=-1)
+    with pytest.raises(ValueError, match="hidden_layers"):
+        Rotation(tiny_encoder(16), hidden_dim=8, hidden_layers=0)
+
+
+def test_rotation_head_depth():
+    """``hidden_layers`` ReLU layers of ``hidden_dim`` before the 4-way output."""
+    import keras
+
+    head = Rotation(tiny_encoder(16), hidden_dim=8, hidden_layers=2).head
+    dense = [layer for layer in head.layers if isinstance(layer, keras.layers.Dense)]
+    assert [d.units for d in dense] == [8, 8, 4]
+    assert Rotation(tiny_encoder(16)).head.layers[-1].units == 4
+    assert len(Rotation(tiny_encoder(16)).head.layers) == 1  # hidden_dim=0: linear
 
 
 def tiny_encoder_nonsquare():

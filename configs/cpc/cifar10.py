@@ -13,7 +13,8 @@ Recipe: the paper's grid geometry at CIFAR scale: a 7x7 grid of 8 px patches at 
 4 (the paper: 7x7 of 64 px at stride 32), predictions up to 5 rows ahead (van den Oord et al.
 2018), masked residual context network; Adam 2e-4 (the paper's optimizer; our choice of
 rate), flip-and-crop views. CPC v2 uses layer norm in the encoder: pass a backbone without
-batch norm for a faithful run.
+batch norm for a faithful run. Evaluation and export read the paper's features: the encoder
+over the patch grid, mean-pooled (``eval_features="patch_grid"``, the default).
 """
 
 import importlib.util

@@ -355,3 +355,29 @@ def test_warp_affine_nearest_matches_image_projective_transform():
     expected = ops.projective_transform(x, full).numpy()
     got = ops.warp_affine_nearest(x, affine).numpy()
     assert np.mean(got == expected) > 0.999
+
+
+def test_intensity_jitter_is_a_per_image_affine_map():
+    """Each image is mapped by x -> (x - mean) * f + mean + d with its own f and d, in
+    the stated ranges; strength 0 is the identity; a bad strength is refused."""
+    rng = np.random.RandomState(0)
+    x = rng.uniform(0.3, 0.7, size=(64, 5, 5, 1)).astype("f4")  # no clipping at s = 0.4
+    tf.random.set_seed(0)
+    y = ops.intensity_jitter(x, 0.4).numpy()
+    m = x.mean(axis=(1, 2, 3), keepdims=True)
+    # Recover f and d per image by least squares on y = f * (x - m) + (m + d).
+    factors, shifts = [], []
+    for xi, yi, mi in zip(x, y, m, strict=True):
+        a = np.stack([(xi - mi).ravel(), np.ones(xi.size)], 1)
+        (f, c), res, *_ = np.linalg.lstsq(a, yi.ravel(), rcond=None)
+        np.testing.assert_allclose(a @ [f, c], yi.ravel(), atol=1e-5)
+        factors.append(f)
+        shifts.append(c - mi.item())
+    factors, shifts = np.array(factors), np.array(shifts)
+    assert factors.min() >= 0.6 - 1e-5 and factors.max() <= 1.4 + 1e-5
+    assert np.abs(shifts).max() <= 0.2 + 1e-5
+    assert factors.std() > 0.1 and shifts.std() > 0.05  # drawn per image
+    np.testing.assert_allclose(ops.intensity_jitter(x, 0.0).numpy(), x, atol=1e-6)
+    assert ops.intensity_jitter(np.ones((2, 4, 4, 1), "f4"), 1.0).numpy().max() <= 1.0
+    with pytest.raises(ValueError, match="strength"):
+        ops.intensity_jitter(x, 1.5)

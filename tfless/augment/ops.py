@@ -712,6 +712,31 @@ def random_resized_crop(
     return from_float255(x, images.dtype)
 
 
+def intensity_jitter(images, strength: float = 0.4) -> tf.Tensor:
+    """Independent contrast and brightness per image, for patches cut from one image.
+
+    Every image gets a contrast factor ``f ~ U[1 - s, 1 + s]`` about its own mean
+    (over pixels and channels) and then an additive brightness shift
+    ``d ~ U[-s/2, s/2]``; the result is clipped to [0, 1]. Used on the patches of
+    patch-based pretext tasks (CPC v2's patch-wise augmentation, Henaff et al. 2020;
+    the jigsaw paper's per-tile normalisation serves the same end) so that neighbouring
+    patches cannot be matched by their intensity statistics. Unlike SimCLR's
+    multiplicative brightness, the shift also moves a blank background.
+
+    Args:
+      images: ``[B, H, W, C]`` float32 in [0, 1].
+      strength: ``s`` in [0, 1].
+    """
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"intensity_jitter strength must be in [0, 1]; got {strength!r}.")
+    x = tf.convert_to_tensor(images, tf.float32)
+    batch = tf.shape(x)[0]
+    mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+    factor = tf.random.uniform([batch, 1, 1, 1], 1.0 - strength, 1.0 + strength)
+    shift = tf.random.uniform([batch, 1, 1, 1], -strength / 2, strength / 2)
+    return tf.clip_by_value((x - mean) * factor + mean + shift, 0.0, 1.0)
+
+
 @_no_autograph
 def random_grayscale(images, p: float = 0.2) -> tf.Tensor:
     """Replaces each image by its luma (kept as C channels) with probability ``p``."""

@@ -122,3 +122,15 @@ def test_cpc_image_eval_features(tiny_encoder):
     assert method.feature_encoder() is method.encoder
     with pytest.raises(ValueError, match="eval_features"):
         CPC(tiny_encoder((12, 12, 1)), patch_size=4, prediction_steps=2, eval_features="grid")
+
+
+def test_cpc_patch_jitter_only_in_training(tiny_encoder):
+    method = CPC(tiny_encoder((12, 12, 1)), patch_size=4, prediction_steps=2, patch_jitter=0.4)
+    x = np.random.RandomState(0).rand(2, 12, 12, 1).astype("f4")
+    a, b = method.patch_features(x, training=True), method.patch_features(x, training=True)
+    assert not np.allclose(a, b)  # a fresh jitter per call
+    np.testing.assert_allclose(
+        method.patch_features(x).numpy(), method.patch_features(x).numpy(), rtol=1e-6
+    )
+    with pytest.raises(ValueError, match="patch_jitter"):
+        CPC(tiny_encoder((12, 12, 1)), patch_size=4, prediction_steps=2, patch_jitter=2.0)

@@ -60,13 +60,17 @@ def test_context_learns():
 def test_context_mirrored_step_with_colour():
     x = digits_images(28, channels=3, n=64)
     logs = fit_one_mirrored_step(
-        lambda: ContextPrediction(tiny_encoder(28, 3, widths=(8,)), hidden_dim=8, patch_dim=0),
+        lambda: ContextPrediction(
+            tiny_encoder(28, 3, widths=(8,)), hidden_dim=8, patch_dim=0, patch_jitter=0.4
+        ),
         x,
     )
     assert np.isfinite(logs["loss"]) and 0 <= logs["pretext_accuracy"] <= 1
 
 
 def test_context_bad_input():
+    with pytest.raises(ValueError, match="patch_jitter"):
+        ContextPrediction(tiny_encoder(28), patch_jitter=1.5)
     with pytest.raises(ValueError, match="too small for 3x3 patches"):
         ContextPrediction(tiny_encoder(8))
     with pytest.raises(ValueError, match="too small"):

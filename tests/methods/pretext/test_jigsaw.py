@@ -64,13 +64,21 @@ def test_jigsaw_learns():
 def test_jigsaw_mirrored_step():
     x = digits_images(24, n=64)
     logs = fit_one_mirrored_step(
-        lambda: Jigsaw(tiny_encoder(24, widths=(8,)), num_permutations=5, hidden_dim=8, tile_dim=0),
+        lambda: Jigsaw(
+            tiny_encoder(24, widths=(8,)),
+            num_permutations=5,
+            hidden_dim=8,
+            tile_dim=0,
+            tile_jitter=0.4,
+        ),
         x,
     )
     assert np.isfinite(logs["loss"]) and 0 <= logs["pretext_accuracy"] <= 1
 
 
 def test_jigsaw_bad_input():
+    with pytest.raises(ValueError, match="tile_jitter"):
+        Jigsaw(tiny_encoder(24), tile_jitter=-0.1)
     with pytest.raises(ValueError, match="too small for a 3x3 grid"):
         Jigsaw(tiny_encoder(8))
     with pytest.raises(ValueError, match="num_permutations"):

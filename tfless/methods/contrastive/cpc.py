@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfless.augment.ops import intensity_jitter
 from tfless.losses.contrastive import info_nce
 from tfless.methods.base import Method
 from tfless.methods.contrastive.common import (
@@ -144,6 +145,10 @@ class CPC(Method):
       prediction_steps: K, rows predicted ahead; needs a grid of at least K + 1 rows.
       context_layers: residual masked conv blocks of the context network.
       eval_features: ``"patch_grid"`` (the paper) or ``"image"``.
+      patch_jitter: strength of a contrast and brightness jitter drawn independently for
+        every patch in training (:func:`tfless.augment.ops.intensity_jitter`): CPC v2's
+        patch-based augmentation, so that neighbouring patches cannot be matched by
+        their low-level statistics alone. 0 (default) turns it off.
       directions: some of ``"down"`` (context above predicts rows below: the
         default), ``"up"``, ``"right"``, ``"left"``; the loss averages them.
     """
@@ -159,6 +164,7 @@ class CPC(Method):
         context_layers: int = 2,
         directions=("down",),
         eval_features: str = "patch_grid",
+        patch_jitter: float = 0.0,
         name: str = "cpc",
         **kwargs,
     ):
@@ -192,6 +198,9 @@ class CPC(Method):
                 f"CPC eval_features must be 'patch_grid' or 'image'; got {eval_features!r}."
             )
         self.eval_features = eval_features
+        if not 0.0 <= patch_jitter <= 1.0:
+            raise ValueError(f"CPC patch_jitter must be in [0, 1]; got {patch_jitter!r}.")
+        self.patch_jitter = float(patch_jitter)
         self.grid = grid
         self.patch_encoder = shared_encoder_at(
             encoder, (self.patch_size, self.patch_size, c), name="patch_encoder"
@@ -233,6 +242,8 @@ class CPC(Method):
         patches = extract_patch_grid(images, self.patch_size, self.patch_stride)
         g, p = self.grid, self.patch_size
         flat = tf.reshape(patches, [-1, p, p, patches.shape[-1]])
+        if training and self.patch_jitter:
+            flat = intensity_jitter(flat, self.patch_jitter)
         z = self.patch_encoder(flat, training=training)
         return tf.reshape(z, [-1, g, g, z.shape[-1]])
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from tfless.augment.ops import intensity_jitter
 from tfless.losses.pretext import pretext_cross_entropy
 from tfless.methods.pretext.base import (
     PretextMethod,
@@ -50,6 +51,9 @@ class ContextPrediction(PretextMethod):
       hidden_dim: width of the hidden layer on the concatenated pair features (fc7).
       patch_dim: width of the per-patch fully connected layer (fc6; 0: none). The
         exported encoder stops before it.
+      patch_jitter: strength of a contrast and brightness jitter drawn independently for
+        every patch in training (:func:`tfless.augment.ops.intensity_jitter`), against
+        matching the two patches by low-level statistics. 0 (default): off.
     """
 
     def __init__(
@@ -61,6 +65,7 @@ class ContextPrediction(PretextMethod):
         aberration: str = "color_drop",
         hidden_dim: int = 4096,
         patch_dim: int = 4096,
+        patch_jitter: float = 0.0,
         name: str = "context_prediction",
         **kwargs,
     ):
@@ -77,6 +82,9 @@ class ContextPrediction(PretextMethod):
             raise ValueError(
                 f"hidden_dim and patch_dim must be >= 0; got {hidden_dim!r}, {patch_dim!r}."
             )
+        if not 0.0 <= patch_jitter <= 1.0:
+            raise ValueError(f"patch_jitter must be in [0, 1]; got {patch_jitter!r}.")
+        self.patch_jitter = float(patch_jitter)
         h, w, c = image_shape_of(encoder, "ContextPrediction")
         patch, gap, jitter, span = context_geometry(min(h, w), patch_size, gap_ratio, jitter_ratio)
         if patch < MIN_PATCH or span > min(h, w):
@@ -112,6 +120,8 @@ class ContextPrediction(PretextMethod):
         both = ops.concatenate([center, neighbour], 0)
         if training:
             both = self._defend(both)
+            if self.patch_jitter:
+                both = intensity_jitter(both, self.patch_jitter)
         feats = self.patch_fc(self.encoder(both, training=training), training=training)
         center_f, neighbour_f = ops.split(feats, 2, axis=0)
         logits = self.head(ops.concatenate([center_f, neighbour_f], -1), training=training)

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfless.augment.ops import intensity_jitter
 from tfless.losses.pretext import pretext_cross_entropy
 from tfless.methods.pretext.base import (
     PretextMethod,
@@ -52,6 +53,10 @@ class Jigsaw(PretextMethod):
       tile_fraction: tile side / cell side, in (0, 1].
       hidden_dim: width of the hidden layer on the concatenated features (fc7).
       tile_dim: width of the per-tile fully connected layer (fc6; 0: none).
+      tile_jitter: strength of a contrast and brightness jitter drawn independently for
+        every tile in training (:func:`tfless.augment.ops.intensity_jitter`); the paper
+        normalises every tile's mean and variance for the same purpose (no matching
+        of tiles by low-level statistics). 0 (default): off.
       permutation_seed: seed of the first permutation of the greedy selection.
     """
 
@@ -63,6 +68,7 @@ class Jigsaw(PretextMethod):
         tile_fraction: float = 64 / 75,
         hidden_dim: int = 4096,
         tile_dim: int = 1024,
+        tile_jitter: float = 0.0,
         permutation_seed: int = 0,
         name: str = "jigsaw",
         **kwargs,
@@ -76,6 +82,9 @@ class Jigsaw(PretextMethod):
             raise ValueError(
                 f"hidden_dim and tile_dim must be >= 0; got {hidden_dim!r}, {tile_dim!r}."
             )
+        if not 0.0 <= tile_jitter <= 1.0:
+            raise ValueError(f"tile_jitter must be in [0, 1]; got {tile_jitter!r}.")
+        self.tile_jitter = float(tile_jitter)
         h, w, c = image_shape_of(encoder, "Jigsaw")
         cell, tile = jigsaw_tile_size(min(h, w), grid, tile_fraction)
         if tile < MIN_TILE:
@@ -108,7 +117,10 @@ class Jigsaw(PretextMethod):
         tiles, labels = jigsaw_tiles(images, self.permutations, self.grid, self.tile_fraction, seed)
         n = self.grid * self.grid
         t, c = self.tile_size, int(images.shape[-1])
-        feats = self.encoder(ops.reshape(tiles, [-1, t, t, c]), training=training)
+        flat = ops.reshape(tiles, [-1, t, t, c])
+        if training and self.tile_jitter:
+            flat = intensity_jitter(flat, self.tile_jitter)
+        feats = self.encoder(flat, training=training)
         feats = self.tile_fc(feats, training=training)
         feats = ops.reshape(feats, [-1, n * int(feats.shape[-1])])
         return tiles, labels, self.head(feats, training=training)

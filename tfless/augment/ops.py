@@ -727,8 +727,7 @@ def intensity_jitter(images, strength: float = 0.4) -> tf.Tensor:
       images: ``[B, H, W, C]`` float32 in [0, 1].
       strength: ``s`` in [0, 1].
     """
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"intensity_jitter strength must be in [0, 1]; got {strength!r}.")
+    check_probability(strength, "intensity_jitter strength")
     x = tf.convert_to_tensor(images, tf.float32)
     batch = tf.shape(x)[0]
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfless.augment.ops import intensity_jitter
+from tfless.augment.ops import check_probability, intensity_jitter
 from tfless.losses.contrastive import info_nce
 from tfless.methods.base import Method
 from tfless.methods.contrastive.common import (
@@ -198,8 +198,7 @@ class CPC(Method):
                 f"CPC eval_features must be 'patch_grid' or 'image'; got {eval_features!r}."
             )
         self.eval_features = eval_features
-        if not 0.0 <= patch_jitter <= 1.0:
-            raise ValueError(f"CPC patch_jitter must be in [0, 1]; got {patch_jitter!r}.")
+        check_probability(patch_jitter, "CPC patch_jitter")
         self.patch_jitter = float(patch_jitter)
         self.grid = grid
         self.patch_encoder = shared_encoder_at(
@@ -207,8 +206,10 @@ class CPC(Method):
         )
         # Built here (no new variables) so the tracked structure never changes after init.
         image = keras.Input((h, w, c), name="image")
-        patches = PatchGridFlatten(self.patch_size, self.patch_stride, name="patch_grid")(image)
-        pooled = GridMeanPool(grid * grid, name="grid_mean")(self.patch_encoder(patches))
+        self.patch_grid = PatchGridFlatten(self.patch_size, self.patch_stride, name="patch_grid")
+        pooled = GridMeanPool(grid * grid, name="grid_mean")(
+            self.patch_encoder(self.patch_grid(image))
+        )
         self.grid_encoder = keras.Model(image, pooled, name=f"{encoder.name}_patch_grid")
         dim = int(self.patch_encoder.feature_dim)
         # One context network and K predictors per direction ("down" keeps the
@@ -239,13 +240,11 @@ class CPC(Method):
 
     def patch_features(self, images, training=False):
         """``z``: ``[B, G, G, D]`` features of the patch grid of ``images``."""
-        patches = extract_patch_grid(images, self.patch_size, self.patch_stride)
-        g, p = self.grid, self.patch_size
-        flat = tf.reshape(patches, [-1, p, p, patches.shape[-1]])
+        flat = self.patch_grid(images)
         if training and self.patch_jitter:
             flat = intensity_jitter(flat, self.patch_jitter)
         z = self.patch_encoder(flat, training=training)
-        return tf.reshape(z, [-1, g, g, z.shape[-1]])
+        return tf.reshape(z, [-1, self.grid, self.grid, z.shape[-1]])
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         images = batch_images(x)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from tfless.augment.ops import intensity_jitter
+from tfless.augment.ops import check_probability, intensity_jitter
 from tfless.losses.pretext import pretext_cross_entropy
 from tfless.methods.pretext.base import (
     PretextMethod,
@@ -82,8 +82,7 @@ class ContextPrediction(PretextMethod):
             raise ValueError(
                 f"hidden_dim and patch_dim must be >= 0; got {hidden_dim!r}, {patch_dim!r}."
             )
-        if not 0.0 <= patch_jitter <= 1.0:
-            raise ValueError(f"patch_jitter must be in [0, 1]; got {patch_jitter!r}.")
+        check_probability(patch_jitter, "patch_jitter")
         self.patch_jitter = float(patch_jitter)
         h, w, c = image_shape_of(encoder, "ContextPrediction")
         patch, gap, jitter, span = context_geometry(min(h, w), patch_size, gap_ratio, jitter_ratio)

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from tfless.augment.ops import intensity_jitter
+from tfless.augment.ops import check_probability, intensity_jitter
 from tfless.losses.pretext import pretext_cross_entropy
 from tfless.methods.pretext.base import (
     PretextMethod,
@@ -82,8 +82,7 @@ class Jigsaw(PretextMethod):
             raise ValueError(
                 f"hidden_dim and tile_dim must be >= 0; got {hidden_dim!r}, {tile_dim!r}."
             )
-        if not 0.0 <= tile_jitter <= 1.0:
-            raise ValueError(f"tile_jitter must be in [0, 1]; got {tile_jitter!r}.")
+        check_probability(tile_jitter, "tile_jitter")
         self.tile_jitter = float(tile_jitter)
         h, w, c = image_shape_of(encoder, "Jigsaw")
         cell, tile = jigsaw_tile_size(min(h, w), grid, tile_fraction)

@@ -16,7 +16,8 @@ classifier re-initialized every 20 steps the head never learned: cross-entropy s
 log 100), PCA-whitening to 64 dims,
 L2 normalization, k-means with empty-cluster reassignment, uniform weighting over clusters,
 classifier re-initialized at each clustering; pad-and-crop views (no flip); ConvNet
-32-64-128 on 16x16 digits; Adam 2e-3, constant after 100 warmup steps. Data loaded with_index.
+32-64-128 on 16x16 digits; Adam 2e-3, constant after 100 warmup steps. Data loaded with_index
+(``num_data``, the number of assignments, is read from the data).
 """
 
 import importlib.util
@@ -36,7 +37,7 @@ def get_config(arg: str | None = None):
     return _base.contrastive_config(
         "digits",
         "deepcluster",
-        {"num_data": 1257, "num_clusters": 50, "pca_dim": 64},
+        {"num_clusters": 50, "pca_dim": 64},
         arg,
         augment="flip_crop",
         batch_size=128,

@@ -9,7 +9,8 @@ Args (after the colon):
            (3 seeds) against the random-init encoder.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
-Recipe: memory bank of all 1,257 digits (EMA 0.5), 3x3 jigsaw of 24x24 digits (8 px
+Recipe: memory bank of every training image (EMA 0.5; ``num_data`` is read from the data:
+1,257 digits), 3x3 jigsaw of 24x24 digits (8 px
 cells, 7 px tiles), NCE with temperature 0.07, lambda 0.5, 32 negatives (2.5% of the data,
 the paper's 32000 / 1.28M ratio), projection 128; random-resized-crop and colour-jitter
 augmentation of the image, as in the instance-discrimination methods PIRL builds on (no
@@ -39,7 +40,7 @@ def get_config(arg: str | None = None):
     return _base.contrastive_config(
         "digits",
         "pirl",
-        {"num_data": 1257, "num_negatives": 32, "temperature": 0.07, "loss_weight": 0.5},
+        {"num_negatives": 32, "temperature": 0.07, "loss_weight": 0.5},
         arg,
         augment="simclr",
         image_size=24,

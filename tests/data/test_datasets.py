@@ -22,6 +22,24 @@ def test_digits_fixed_stratified_split():
     np.testing.assert_array_equal(ytr, data.digits_arrays("train")[1])
 
 
+def test_mnist5k_fixed_stratified_split_of_real_28px_digits():
+    xtr, ytr = data.mnist5k_arrays("train")
+    xte, yte = data.mnist5k_arrays("test")
+    assert xtr.shape == (4000, 28, 28, 1) and xte.shape == (1000, 28, 28, 1)
+    assert xtr.dtype == np.float32 and xtr.min() == 0.0 and xtr.max() == 1.0
+    # 80/20 stratified over 500 images per class.
+    assert np.bincount(ytr).tolist() == [400] * 10 and np.bincount(yte).tolist() == [100] * 10
+    # Real digits: ink in the centre, an empty border, no duplicates across the split.
+    assert xtr[:, 12:16, 12:16].mean() > 5 * xtr[:, :2].mean()
+    train_keys = {x.tobytes() for x in xtr[:200]}
+    assert not train_keys & {x.tobytes() for x in xte}
+    np.testing.assert_array_equal(ytr, data.mnist5k_arrays("train")[1])
+    ex = next(iter(data.load("mnist5k", "test", image_size=14)))
+    assert ex["image"].shape == (14, 14, 1)
+    with pytest.raises(ValueError, match="Unknown split 'validation' for dataset 'mnist5k'"):
+        data.mnist5k_arrays("validation")
+
+
 def test_load_returns_dict_examples_and_resizes():
     ds = data.load("digits", "test", image_size=16, channels=3)
     ex = next(iter(ds))

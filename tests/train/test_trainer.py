@@ -125,6 +125,25 @@ def test_workdir_with_a_different_config_is_refused(tmp_path):
         train_and_evaluate(smoke(**{"optimizer.learning_rate": 0.1}), workdir)
 
 
+def test_num_data_is_read_from_the_training_split_and_a_wrong_one_is_refused(tmp_path):
+    from configs.pirl import digits as pirl_config
+    from tfless.train.trainer import build_method
+
+    config = pirl_config.get_config("smoke")
+    assert "num_data" not in config.method.kwargs
+    method = build_method(config, (24, 24, 1), 10, num_train=1257)
+    assert method.num_data == 1257 and method.bank.num_data == 1257
+    with config.unlocked():
+        config.method.kwargs.num_data = 1000
+        config.train.verbose = 0
+        config.train.tensorboard = False
+    with pytest.raises(
+        ValueError, match=r"num_data=1000 but the training split of 'digits' has 1257 examples"
+    ):
+        train_and_evaluate(config, str(tmp_path / "run"))
+    assert not os.path.exists(tmp_path / "run" / "checkpoints")
+
+
 def test_images_of_the_wrong_rank_or_dtype_are_refused():
     good = {"image": tf.zeros([2, 16, 16, 1]), "label": tf.zeros([2], tf.int32)}
     check_batch(good, (16, 16, 1))

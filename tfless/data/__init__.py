@@ -10,6 +10,7 @@ from tfless.data.datasets import (
     get_info,
     labels_of,
     load,
+    mnist5k_arrays,
 )
 from tfless.data.splits import imbalanced_indices, labeled_unlabeled_split, select, split_hash
 
@@ -25,6 +26,7 @@ __all__ = [
     "labeled_unlabeled_split",
     "labels_of",
     "load",
+    "mnist5k_arrays",
     "select",
     "split_hash",
 ]

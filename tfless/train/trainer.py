@@ -127,13 +127,20 @@ def check_workdir(config, workdir: str) -> dict | None:
 
 
 # ------------------------------------------------------------------------ building
-def build_method(config, image_shape, num_classes: int, num_replicas: int = 1):
+def build_method(
+    config, image_shape, num_classes: int, num_replicas: int = 1, num_train: int | None = None
+):
     """Builds backbone + method from ``config.model`` / ``config.method``.
 
     With more than one replica, batch norm is synchronized across replicas unless the
     config says otherwise (``model.kwargs.bn_synchronized``): the statistics are then
     those of the global batch, so a run computes the same function whatever the
     number of devices, and every replica keeps identical moving averages.
+
+    Methods that keep one slot per training example (``num_data``: PIRL's memory bank,
+    DeepCluster's assignments) get ``num_data = num_train`` when the config leaves it
+    out; a config value that disagrees with the training split is refused here, before
+    any step, instead of failing later on an out-of-range index.
     """
     cls = get_method_class(config.method.name)
     model_kwargs = dict(config.model.get("kwargs", {}) or {})
@@ -145,6 +152,16 @@ def build_method(config, image_shape, num_classes: int, num_replicas: int = 1):
     accepts_var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
     if "num_classes" in params and "num_classes" not in kwargs:
         kwargs["num_classes"] = num_classes
+    if "num_data" in params and num_train is not None:
+        if kwargs.get("num_data") is None:
+            kwargs["num_data"] = int(num_train)
+        elif int(kwargs["num_data"]) != int(num_train):
+            raise ValueError(
+                f"method.kwargs.num_data={kwargs['num_data']!r} but the training split of "
+                f"{config.data.get('dataset')!r} has {num_train} examples; {config.method.name!r} "
+                "keeps one slot per training example, so set num_data to "
+                f"{num_train} or leave it out (it is then read from the data)."
+            )
     unknown = [k for k in kwargs if k not in params and not accepts_var_kw]
     if unknown:
         raise ValueError(
@@ -232,7 +249,11 @@ def train_and_evaluate(
 
     with strategy.scope():
         method = build_method(
-            config, data.image_shape, data.info.num_classes, strategy.num_replicas_in_sync
+            config,
+            data.image_shape,
+            data.info.num_classes,
+            strategy.num_replicas_in_sync,
+            num_train=data.num_train,
         )
         optimizer = make_optimizer(config.optimizer, steps)
         method.compile(
@@ -417,7 +438,12 @@ def restore_method(workdir: str):
     if not latest:
         raise FileNotFoundError(f"No checkpoint in {os.path.join(workdir, 'checkpoints')!r}.")
     data = pipelines.build_data(config.data, seed=int(manifest.get("seed", 0)))
-    method = build_method(config, tuple(manifest["image_shape"]), int(manifest["num_classes"]))
+    method = build_method(
+        config,
+        tuple(manifest["image_shape"]),
+        int(manifest["num_classes"]),
+        num_train=data.num_train,
+    )
     optimizer = make_optimizer(config.optimizer, total_steps(config))
     method.compile(optimizer=optimizer)
     method.build_from_batch(_example_batch(data.train))

@@ -49,9 +49,7 @@ def build_for_timing(config, num_batches: int = 4):
     keras.utils.set_random_seed(seed)
     data = pipelines.build_data(config.data, seed=seed)
     batches = list(data.train.take(num_batches))
-    method = build_method(
-        config, data.image_shape, data.info.num_classes, num_train=data.num_train
-    )
+    method = build_method(config, data.image_shape, data.info.num_classes, num_train=data.num_train)
     method.compile(optimizer=make_optimizer(config.optimizer, int(config.train.steps)))
     method.build_from_batch(batches[0])
     ds = tf.data.Dataset.from_tensor_slices(

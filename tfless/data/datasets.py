@@ -116,21 +116,15 @@ def digits_arrays(split: str) -> tuple[np.ndarray, np.ndarray]:
       ``(images, labels)``: float32 ``[N, 8, 8, 1]`` in [0, 1] and int32 ``[N]``.
     """
     from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
 
     _check_split(BUILTIN_DATASETS["digits"], split)
     bunch = load_digits()
     images = (bunch.images.astype(np.float32) / 16.0)[..., None]
-    labels = bunch.target.astype(np.int32)
-    idx = np.arange(len(labels))
-    train_idx, test_idx = train_test_split(
-        idx, test_size=DIGITS_TEST_FRACTION, random_state=DIGITS_SPLIT_SEED, stratify=labels
-    )
-    chosen = np.sort(train_idx if split == "train" else test_idx)
-    return images[chosen], labels[chosen]
+    return _stratified(images, bunch.target.astype(np.int32), split, DIGITS_TEST_FRACTION)
 
 
 def _stratified(images, labels, split: str, test_fraction: float):
+    """The ``split`` part of a fixed stratified train/test split (seed ``DIGITS_SPLIT_SEED``)."""
     from sklearn.model_selection import train_test_split
 
     idx = np.arange(len(labels))

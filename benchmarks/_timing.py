@@ -41,9 +41,9 @@ def build_for_timing(config, num_batches: int = 4):
     import keras
     import tensorflow as tf
 
-    from tfless.train import pipelines
+    from tfless.data import pipelines
+    from tfless.train.build import build_method
     from tfless.train.optimizers import make_optimizer
-    from tfless.train.trainer import build_method
 
     seed = int(config.train.get("seed", 0))
     keras.utils.set_random_seed(seed)

@@ -18,13 +18,12 @@ the same 100 labeled 16x16 digits for the same number of optimizer steps through
 
 Writes ``benchmarks/results/augment_learned.{json,md}``. The ``autoaugment``,
 ``randaugment`` and ``tanda`` views and the two methods are registered here when the
-library does not register them yet (see the issue-3 report).
+library does not register them yet.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -50,23 +49,22 @@ DESCRIPTIONS = {
 
 
 def _load_config(name: str, arg=None):
+    from tfless.configs import load_config
+
     path = os.path.join(ROOT, "configs", name, "digits.py")
-    spec = importlib.util.spec_from_file_location(f"cfg_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config(arg)
+    return load_config(f"{path}:{arg}" if arg else path)
 
 
 def _register():
     """Registers the learned-augmentation views/methods if the library does not yet."""
     from tfless import methods
-    from tfless.augment import search, tanda, views
+    from tfless.augment import views
     from tfless.methods.augment import AUGMENT_METHODS
 
     for name, factory in (
-        ("autoaugment", search.autoaugment),
-        ("randaugment", search.randaugment),
-        ("tanda", tanda.tanda),
+        ("autoaugment", views.autoaugment),
+        ("randaugment", views.randaugment),
+        ("tanda", views.tanda),
     ):
         views.VIEWS.setdefault(name, views._strict(factory))
     for name, cls in AUGMENT_METHODS.items():
@@ -102,7 +100,7 @@ def _config(arm: str, steps: int, seed: int, ra: tuple, tanda_path: str):
 
 
 def child_table(args, ra, tanda_path) -> dict:
-    """Test accuracy of ``search.ChildTrainer`` models (batch-norm momentum 0.9) per view arm.
+    """Test accuracy of ``ChildTrainer`` models (batch-norm momentum 0.9) per view arm.
 
     A cross-check of the trainer table: the same 100 labeled digits and test digits, the
     augmentation as a view function, 3 seeds, 600 steps.
@@ -110,10 +108,11 @@ def child_table(args, ra, tanda_path) -> dict:
     import numpy as np
     import tensorflow as tf
 
-    from tfless.augment import search, tanda, views
+    from tfless.augment import views
     from tfless.data import digits_arrays
+    from tfless.methods.augment.child import ChildTrainer, reduced_digits
 
-    data = search.reduced_digits(10, 300, image_size=16, seed=0)
+    data = reduced_digits(10, 300, image_size=16, seed=0)
     x_test, y_test = digits_arrays("test")
     x_test = np.clip(tf.image.resize(x_test, [16, 16], antialias=True).numpy(), 0.0, 1.0)
     data = dict(data, x_val=x_test, y_val=y_test)
@@ -121,14 +120,14 @@ def child_table(args, ra, tanda_path) -> dict:
     arms = {
         "none": views.identity(),
         "pad_crop": views.flip_crop(flip=False, pad_fraction=0.125),
-        "randaugment": search.randaugment(num_layers=ra[0], magnitude=float(ra[1])),
-        "autoaugment": search.autoaugment(policy=policy),
+        "randaugment": views.randaugment(num_layers=ra[0], magnitude=float(ra[1])),
+        "autoaugment": views.autoaugment(policy=policy),
     }
     if os.path.exists(tanda_path):
-        arms["tanda"] = tanda.tanda(tanda_path)
+        arms["tanda"] = views.tanda(tanda_path)
     out = {}
     for arm, view in arms.items():
-        child = search.ChildTrainer(
+        child = ChildTrainer(
             data,
             lambda images, view=view: view(images)["image"],
             steps=args.steps,
@@ -167,7 +166,9 @@ def main():
     import numpy as np
     import tensorflow as tf
 
-    from tfless.augment import search, tanda
+    from tfless.methods.augment import tanda
+    from tfless.methods.augment.child import reduced_digits
+    from tfless.methods.augment.randaugment_sweep import sweep_markdown
     from tfless.train import train_and_evaluate
 
     _register()
@@ -188,7 +189,7 @@ def main():
             json.dump(record, f, indent=1)
         lines = [
             "",
-            "Cross-check with `search.ChildTrainer` models (same data and ConvNet, batch-norm "
+            "Cross-check with `ChildTrainer` models (same data and ConvNet, batch-norm "
             f"momentum 0.9, constant Adam 2e-3, {args.steps} steps, no EMA, seeds 0-2):",
             "",
             "| arm | test accuracy % (mean +- std, 3 seeds) |",
@@ -206,7 +207,7 @@ def main():
     tanda_seconds = None
     if "tanda" in arms:
         start = time.time()
-        data = search.reduced_digits(10, 300, image_size=16, seed=0)
+        data = reduced_digits(10, 300, image_size=16, seed=0)
         generator, history = tanda.train_tanda(
             data["x_train"], steps=args.tanda_steps, sequence_length=5, seed=0, log=print
         )
@@ -274,7 +275,7 @@ def main():
             "RandAugment sweep (launcher ``--mode=randaugment_sweep``, validation accuracy % "
             "of child models on held-out training digits):",
             "",
-            search.sweep_markdown(json.load(open(args.sweep))["rows"]),
+            sweep_markdown(json.load(open(args.sweep))["rows"]),
         ]
         record["randaugment_sweep"] = json.load(open(args.sweep))
     with open(os.path.join(args.out, "augment_learned.json"), "w") as f:

@@ -39,7 +39,6 @@ Writes ``<out>/selfsup.json``, ``<out>/selfsup.md`` and ``<out>/selfsup_tsne.png
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -77,10 +76,9 @@ def load_config(name: str):
     path = os.path.join(ROOT, "configs", name, "digits.py")
     if not os.path.exists(path):
         return None
-    spec = importlib.util.spec_from_file_location(f"cfg_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+    from tfless.configs import load_config as load_config_file
+
+    return load_config_file(path)
 
 
 def prepare(config, steps: int, seed: int, image_size: int, dataset: str = "digits"):

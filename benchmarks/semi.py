@@ -32,7 +32,6 @@ Writes ``<out>/semi.json`` and ``<out>/semi.md``.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -63,11 +62,9 @@ METHODS = (
 
 
 def load_config(name: str):
-    path = os.path.join(ROOT, "configs", name, "digits.py")
-    spec = importlib.util.spec_from_file_location(f"cfg_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+    from tfless.configs import load_config as load_config_file
+
+    return load_config_file(os.path.join(ROOT, "configs", name, "digits.py"))
 
 
 def make_config(name: str, steps: int, seed: int, labels, batch_size: int = 32):

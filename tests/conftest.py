@@ -1,7 +1,9 @@
-"""Test-wide setup: quiet TF logs and two logical CPU devices for MirroredStrategy tests.
+"""Test-wide setup: quiet TF logs, two logical CPU devices, the session's MirroredStrategy.
 
 The logical devices must be configured before TensorFlow initializes its
-runtime, so this happens at import time of the conftest.
+runtime, so this happens at import time of the conftest. The shared harness
+(``run_method_learns``, ``run_mirrored_equivalence``, tiny builders) is
+``tests/testing.py``.
 """
 
 import os
@@ -26,17 +28,26 @@ import pytest  # noqa: E402
 from absl import flags  # noqa: E402
 from absl.testing import flagsaver  # noqa: E402
 
-from tfless.train.strategy import fresh_collective_keys  # noqa: E402
+from tfless.train.strategy import fresh_collective_keys, make_strategy  # noqa: E402
 
 _CLI = "tfless.cli."
 
 
-@pytest.fixture(autouse=True)
-def _fresh_collective_keys():
-    """Each test's MirroredStrategy gets collective keys no earlier test used (see
-    :func:`tfless.train.strategy.fresh_collective_keys`)."""
+@pytest.fixture(scope="session")
+def mirrored_strategy():
+    """The one two-replica ``MirroredStrategy`` (over ``/cpu:0`` and ``/cpu:1``) of the session.
+
+    Tests take this fixture instead of building their own: every ``MirroredStrategy``
+    numbers its collective ops from the class-wide key base, so two instances in one
+    process reuse each other's keys, and collectives of different shapes then abort
+    ("Shape mismatch in the collective instance"). One instance hands out distinct keys
+    for all its collectives. ``make_strategy`` moves the base on before building it (as
+    it does for the trainer's strategies), and the base moves on again afterwards so no
+    later strategy starts from this one's keys.
+    """
+    strategy = make_strategy("mirrored", ["/cpu:0", "/cpu:1"])
     fresh_collective_keys()
-    yield
+    return strategy
 
 
 @contextlib.contextmanager

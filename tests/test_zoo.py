@@ -12,6 +12,7 @@ import pytest
 
 from tfless import export, zoo
 from tfless.data import load
+from tfless.methods import METHODS
 
 NAME = "digits_supervised_convnet"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -64,6 +65,16 @@ def test_registry_entries_are_complete():
     meta = export.read_metadata(path)
     assert meta["input"]["shape"] == entry["input"]["shape"]
     assert meta["output"]["dim"] == entry["feature_dim"]
+
+
+def test_every_registry_entry_names_a_real_method_and_config():
+    # Read the shipped file itself, not $TFLESS_ZOO_REGISTRY: this is what a release carries.
+    entries = zoo.list_entries(zoo.DEFAULT_REGISTRY)
+    assert entries
+    for entry in entries:
+        assert entry["method"] in METHODS, (entry["name"], entry["method"], sorted(METHODS))
+        config = os.path.join(REPO, entry["config"]["file"])
+        assert os.path.isfile(config), (entry["name"], entry["config"]["file"])
 
 
 def test_shipped_encoder_loads_as_a_keras_layer():

@@ -15,7 +15,9 @@ Metadata (input spec and range, preprocessing, method, config, training
 manifest, verification result) is written as JSON to
 ``assets.extra/tfless_metadata.json`` and sha256 checksums of every file to
 ``assets.extra/tfless_checksums.json``. ``assets.extra`` is TF Serving's place
-for files that ship with a version but are not read by the graph.
+for files that ship with a version but are not read by the graph. The names,
+the metadata schema and the checksum checks are :mod:`tfless.export_format`;
+this module writes them.
 
 Before an export is published it is reloaded in a fresh Python process and
 its outputs are compared with the Keras model's on a fixed batch. Everything
@@ -27,51 +29,78 @@ half-written version, and a failure leaves nothing behind.
 from __future__ import annotations
 
 import dataclasses
-import datetime
-import hashlib
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping
-from typing import Any
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-FEATURE_SIGNATURE = "serving_default"
-LOGITS_SIGNATURE = "logits"
-UINT8_SIGNATURE = "serving_uint8"
-INPUT_KEY = "image"
-FEATURE_KEY = "feature_vector"
-LOGITS_KEY = "logits"
+# The format's names are re-exported so ``tfless.export.read_metadata`` and the like keep working.
+from tfless.export_format import (
+    CHECKSUMS_PATH,
+    FEATURE_KEY,
+    FEATURE_SIGNATURE,
+    INPUT_KEY,
+    LOGITS_KEY,
+    LOGITS_SIGNATURE,
+    METADATA_FORMAT,
+    METADATA_PATH,
+    TFLITE_PATH,
+    UINT8_SIGNATURE,
+    ChecksumError,
+    ExportError,
+    build_metadata,
+    check_model_name,
+    compute_checksums,
+    list_versions,
+    read_metadata,
+    sha256_file,
+    signature_specs,
+    verify_checksums,
+    write_checksums,
+    write_metadata,
+)
 
-METADATA_PATH = "assets.extra/tfless_metadata.json"
-CHECKSUMS_PATH = "assets.extra/tfless_checksums.json"
-TFLITE_PATH = "assets.extra/encoder.tflite"
-METADATA_FORMAT = "tfless.encoder/1"
+__all__ = [
+    "CHECKSUMS_PATH",
+    "FEATURE_KEY",
+    "FEATURE_SIGNATURE",
+    "INPUT_KEY",
+    "LOGITS_KEY",
+    "LOGITS_SIGNATURE",
+    "METADATA_FORMAT",
+    "METADATA_PATH",
+    "TFLITE_PATH",
+    "UINT8_SIGNATURE",
+    "ChecksumError",
+    "ExportError",
+    "ExportResult",
+    "ExportVerificationError",
+    "check_images",
+    "check_model_name",
+    "compute_checksums",
+    "convert_to_tflite",
+    "export_encoder",
+    "list_versions",
+    "read_metadata",
+    "run_tflite",
+    "sha256_file",
+    "verify_checksums",
+]
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 _TMP_PREFIX = ".tmp-export-"
 _CHECK_BATCH = 4
 _CHECK_SEED = 1234
 _VERIFY_TIMEOUT_S = 300
 
 
-class ExportError(RuntimeError):
-    """An export could not be written or published; nothing was left behind."""
-
-
 class ExportVerificationError(ExportError):
     """The reloaded SavedModel's outputs differ from the Keras model's outputs."""
-
-
-class ChecksumError(ExportError):
-    """An export's files do not match their recorded sha256 checksums."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,114 +123,12 @@ class ExportResult:
 
 
 # ----------------------------------------------------------------------- helpers
-def check_model_name(name: str) -> str:
-    """Returns ``name`` if it is usable as a TF Serving model name and directory name."""
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise ValueError(
-            f"Invalid model name {name!r}: expected letters, digits, '.', '_' or '-' "
-            "(starting with a letter or digit, at most 128 characters)."
-        )
-    return name
-
-
-def list_versions(model_dir: str) -> list[int]:
-    """Sorted integer versions present under ``model_dir`` (TF Serving's layout)."""
-    if not os.path.isdir(model_dir):
-        return []
-    versions = []
-    for entry in os.listdir(model_dir):
-        if entry.isdigit() and os.path.isdir(os.path.join(model_dir, entry)):
-            versions.append(int(entry))
-    return sorted(versions)
-
-
-def sha256_file(path: str) -> str:
-    """Hex sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def compute_checksums(export_dir: str, exclude=(CHECKSUMS_PATH,)) -> dict[str, str]:
-    """``{relative posix path: sha256}`` of every file under ``export_dir``."""
-    sums = {}
-    for dirpath, _, files in os.walk(export_dir):
-        for fname in files:
-            full = os.path.join(dirpath, fname)
-            rel = os.path.relpath(full, export_dir).replace(os.sep, "/")
-            if rel not in exclude:
-                sums[rel] = sha256_file(full)
-    return dict(sorted(sums.items()))
-
-
-def verify_checksums(export_dir: str, expected: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Checks an export's files against sha256 checksums; raises :class:`ChecksumError`.
-
-    Args:
-      export_dir: a version directory.
-      expected: ``{relative path: sha256}``; defaults to the export's own
-        ``assets.extra/tfless_checksums.json``.
-
-    Returns:
-      the verified checksums. Missing, changed and unexpected extra files are
-      all refused; the error lists each of them.
-    """
-    if expected is None:
-        path = os.path.join(export_dir, CHECKSUMS_PATH)
-        if not os.path.isfile(path):
-            raise ChecksumError(
-                f"Export {export_dir!r} has no checksum file {CHECKSUMS_PATH!r}; it was not "
-                "written by tfless.export (or was truncated) and is refused."
-            )
-        with open(path) as f:
-            expected = json.load(f)
-    # The checksum file cannot list itself; it is checked only when ``expected`` lists it.
-    actual = compute_checksums(
-        export_dir, exclude=() if CHECKSUMS_PATH in expected else (CHECKSUMS_PATH,)
-    )
-    problems = []
-    for rel, digest in sorted(expected.items()):
-        if rel not in actual:
-            problems.append(f"missing file {rel!r}")
-        elif actual[rel] != digest:
-            problems.append(f"{rel!r} has sha256 {actual[rel]}, expected {digest}")
-    for rel in sorted(set(actual) - set(expected)):
-        problems.append(f"unexpected file {rel!r}")
-    if problems:
-        raise ChecksumError(
-            f"Export {export_dir!r} failed its checksum verification (tampered or corrupted): "
-            + "; ".join(problems)
-        )
-    return dict(expected)
-
-
-def read_metadata(export_dir: str) -> dict:
-    """The metadata dict of an export (``assets.extra/tfless_metadata.json``)."""
-    path = os.path.join(export_dir, METADATA_PATH)
-    if not os.path.isfile(path):
-        raise FileNotFoundError(
-            f"{export_dir!r} has no tfless metadata at {METADATA_PATH!r}; is it a tfless export?"
-        )
-    with open(path) as f:
-        return json.load(f)
-
-
 def check_images(
     shape: tuple[int, int, int], n: int = _CHECK_BATCH, seed: int = _CHECK_SEED
 ) -> np.ndarray:
     """The fixed verification batch: ``n`` float32 images of ``shape`` uniform in [0, 1]."""
     rng = np.random.default_rng(seed)
     return rng.random((n, *shape), dtype=np.float32)
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None:
-        return None
-    if hasattr(value, "to_dict"):  # ml_collections.ConfigDict
-        value = value.to_dict()
-    return json.loads(json.dumps(value, default=str))
 
 
 def _resolve(model) -> tuple[keras.Model, keras.layers.Layer | None, str]:
@@ -414,6 +341,155 @@ def _compare(expected, actual, atol, rtol, export_dir) -> dict[str, float]:
     return diffs
 
 
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What will be exported, resolved and checked before anything touches the disk."""
+
+    encoder: keras.layers.Layer
+    head: keras.layers.Layer | None
+    method: str
+    shape: tuple[int, int, int]
+    images: np.ndarray
+    images_u8: np.ndarray | None
+    expected: dict[str, np.ndarray]
+
+    @property
+    def uint8(self) -> bool:
+        return self.images_u8 is not None
+
+    @property
+    def dim(self) -> int:
+        return int(self.expected[FEATURE_SIGNATURE].shape[-1])
+
+
+def _check_version(version) -> None:
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 1
+    ):
+        raise ValueError(f"version must be a positive int or None; got {version!r}.")
+
+
+def _check_batch(images, shape) -> np.ndarray:
+    if images is None:
+        images = check_images(shape)
+    images = np.asarray(images, np.float32)
+    if images.ndim != 4 or tuple(images.shape[1:]) != shape:
+        raise ValueError(
+            f"Verification images must have shape [B, {', '.join(map(str, shape))}]; "
+            f"got {list(images.shape)}."
+        )
+    if images.size and (images.min() < 0.0 or images.max() > 1.0):
+        raise ValueError("Verification images must be in [0, 1].")
+    return images
+
+
+def _plan(model, input_shape, include_logits: bool, include_uint8: bool, images) -> _Plan:
+    """Resolves the encoder and head, checks the verification batch, runs the Keras model on it."""
+    encoder, head, method = _resolve(model)
+    if not include_logits:
+        head = None
+    shape = _input_shape(encoder, input_shape)
+    images = _check_batch(images, shape)
+    images_u8 = np.round(images * 255.0).astype(np.uint8) if include_uint8 else None
+    expected = _expected_outputs(encoder, head, images, images_u8, shape)
+    feats = expected[FEATURE_SIGNATURE]
+    if feats.ndim != 2:
+        raise ValueError(
+            f"Encoder {encoder.name!r} returns shape {list(feats.shape)}; expected [batch, D]."
+        )
+    return _Plan(encoder, head, method, shape, images, images_u8, expected)
+
+
+def _target(root: str, name: str, version: int | None) -> tuple[str, bool, int, str]:
+    """(model dir, whether it was created, version, final version dir) of a new version."""
+    model_dir, created = _prepare_root(root, name)
+    if version is None:
+        existing = list_versions(model_dir)
+        version = (existing[-1] + 1) if existing else 1
+    final_dir = os.path.join(model_dir, str(version))
+    if os.path.exists(final_dir):
+        raise ExportError(f"Version {version} of {name!r} already exists at {final_dir!r}.")
+    return model_dir, created, version, final_dir
+
+
+def _make_tmp_dir(model_dir: str, root: str) -> str:
+    # Hidden and next to the final directory, so publishing is one rename on one filesystem.
+    try:
+        return tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=model_dir)
+    except OSError as e:
+        raise ExportError(
+            f"Cannot write into {model_dir!r} (export root {os.fspath(root)!r}): {e.strerror or e}."
+        ) from e
+
+
+def _stage(plan: _Plan, stage: str, tflite: bool) -> tuple[dict, dict]:
+    """Writes the SavedModel (and TFLite file) to ``stage``; returns the check's inputs, outputs."""
+    _build_archive(plan.encoder, plan.head, plan.shape, plan.uint8).write_out(stage, verbose=False)
+    inputs = {FEATURE_SIGNATURE: plan.images}
+    if plan.head is not None:
+        inputs[LOGITS_SIGNATURE] = plan.images
+    if plan.uint8:
+        inputs[UINT8_SIGNATURE] = plan.images_u8
+    expected = plan.expected
+    if tflite:
+        convert_to_tflite(stage)
+        inputs["tflite"] = plan.images
+        expected = {**expected, "tflite": expected[FEATURE_SIGNATURE]}
+    return inputs, expected
+
+
+def _verify_stage(stage, plan: _Plan, inputs, expected, atol, rtol, final_dir) -> dict:
+    """Reloads ``stage`` in a fresh process and compares; returns the metadata's record of it."""
+    actual = _verify_in_fresh_process(stage, inputs)
+    diffs = _compare(expected, actual, atol, rtol, final_dir)
+    return {
+        "checked": True,
+        "fresh_process": True,
+        "batch_shape": list(plan.images.shape),
+        "batch_seed": _CHECK_SEED,
+        "max_abs_diff": diffs,
+        "atol": atol,
+        "rtol": rtol,
+    }
+
+
+def _metadata(plan: _Plan, name, version, tflite, config, manifest, extra, verification) -> dict:
+    from tfless import __version__
+
+    head = plan.head
+    logits_dim = int(head.units) if head is not None and hasattr(head, "units") else None
+    return build_metadata(
+        name=name,
+        version=version,
+        method=plan.method,
+        backbone=plan.encoder.name,
+        shape=plan.shape,
+        signatures=signature_specs(plan.shape, plan.dim, head is not None, logits_dim, plan.uint8),
+        tflite=tflite,
+        config=config,
+        manifest=manifest,
+        extra=extra,
+        verification=verification,
+        versions={"tfless": __version__, "tensorflow": tf.__version__, "keras": keras.__version__},
+    )
+
+
+def _publish(stage: str, final_dir: str) -> None:
+    # One rename: TF Serving polls the model directory and must never see a partial version.
+    try:
+        os.rename(stage, final_dir)
+    except OSError as e:
+        raise ExportError(f"Cannot publish export to {final_dir!r}: {e.strerror or e}.") from e
+
+
+def _discard(tmp_dir: str | None, model_dir: str, created_model_dir: bool) -> None:
+    """Removes what a failed export wrote, including a model directory it created."""
+    if tmp_dir is not None:
+        shutil.rmtree(tmp_dir, ignore_errors=True)
+    if created_model_dir and os.path.isdir(model_dir) and not os.listdir(model_dir):
+        os.rmdir(model_dir)
+
+
 def export_encoder(
     model,
     root: str,
@@ -462,189 +538,32 @@ def export_encoder(
       ExportVerificationError: the reloaded model's outputs differ.
     """
     check_model_name(name)
-    if version is not None and (
-        isinstance(version, bool) or not isinstance(version, int) or version < 1
-    ):
-        raise ValueError(f"version must be a positive int or None; got {version!r}.")
-    encoder, head, method = _resolve(model)
-    if not include_logits:
-        head = None
-    shape = _input_shape(encoder, input_shape)
-    if images is None:
-        images = check_images(shape)
-    images = np.asarray(images, np.float32)
-    if images.ndim != 4 or tuple(images.shape[1:]) != shape:
-        raise ValueError(
-            f"Verification images must have shape [B, {', '.join(map(str, shape))}]; "
-            f"got {list(images.shape)}."
-        )
-    if images.size and (images.min() < 0.0 or images.max() > 1.0):
-        raise ValueError("Verification images must be in [0, 1].")
-    images_u8 = np.round(images * 255.0).astype(np.uint8) if include_uint8 else None
-    expected = _expected_outputs(encoder, head, images, images_u8, shape)
-    feats = expected[FEATURE_SIGNATURE]
-    if feats.ndim != 2:
-        raise ValueError(
-            f"Encoder {encoder.name!r} returns shape {list(feats.shape)}; expected [batch, D]."
-        )
-
-    model_dir, created_model_dir = _prepare_root(root, name)
-    if version is None:
-        existing = list_versions(model_dir)
-        version = (existing[-1] + 1) if existing else 1
-    final_dir = os.path.join(model_dir, str(version))
-    if os.path.exists(final_dir):
-        raise ExportError(f"Version {version} of {name!r} already exists at {final_dir!r}.")
-
+    _check_version(version)
+    plan = _plan(model, input_shape, include_logits, include_uint8, images)
+    model_dir, created_model_dir, version, final_dir = _target(root, name, version)
     tmp_dir = None
     try:
-        try:
-            tmp_dir = tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=model_dir)
-        except OSError as e:
-            raise ExportError(
-                f"Cannot write into {model_dir!r} (export root {os.fspath(root)!r}): "
-                f"{e.strerror or e}."
-            ) from e
+        tmp_dir = _make_tmp_dir(model_dir, root)
         stage = os.path.join(tmp_dir, "model")
-        archive = _build_archive(encoder, head, shape, include_uint8)
-        archive.write_out(stage, verbose=False)
-        inputs = {FEATURE_SIGNATURE: images}
-        if head is not None:
-            inputs[LOGITS_SIGNATURE] = images
-        if include_uint8:
-            inputs[UINT8_SIGNATURE] = images_u8
-        if tflite:
-            convert_to_tflite(stage)
-            inputs["tflite"] = images
-            expected = {**expected, "tflite": feats}
+        inputs, expected = _stage(plan, stage, tflite)
         verification = {"checked": False}
         if verify:
-            actual = _verify_in_fresh_process(stage, inputs)
-            diffs = _compare(expected, actual, atol, rtol, final_dir)
-            verification = {
-                "checked": True,
-                "fresh_process": True,
-                "batch_shape": list(images.shape),
-                "batch_seed": _CHECK_SEED,
-                "max_abs_diff": diffs,
-                "atol": atol,
-                "rtol": rtol,
-            }
-        metadata = _metadata(
-            name,
-            version,
-            method,
-            encoder,
-            head,
-            shape,
-            feats.shape[-1],
-            include_uint8,
-            tflite,
-            config,
-            manifest,
-            extra_metadata,
-            verification,
+            verification = _verify_stage(stage, plan, inputs, expected, atol, rtol, final_dir)
+        meta = _metadata(
+            plan, name, version, tflite, config, manifest, extra_metadata, verification
         )
-        meta_path = os.path.join(stage, METADATA_PATH)
-        os.makedirs(os.path.dirname(meta_path), exist_ok=True)
-        with open(meta_path, "w") as f:
-            json.dump(metadata, f, indent=2, sort_keys=True)
-        checksums = compute_checksums(stage)
-        with open(os.path.join(stage, CHECKSUMS_PATH), "w") as f:
-            json.dump(checksums, f, indent=2, sort_keys=True)
+        write_metadata(stage, meta)
+        checksums = write_checksums(stage)
         _publish(stage, final_dir)
     except BaseException as e:
-        if tmp_dir is not None:
-            shutil.rmtree(tmp_dir, ignore_errors=True)
-        if created_model_dir and os.path.isdir(model_dir) and not os.listdir(model_dir):
-            os.rmdir(model_dir)
+        _discard(tmp_dir, model_dir, created_model_dir)
         if isinstance(e, (ExportError, ValueError, TypeError, KeyboardInterrupt)):
             raise
         raise ExportError(
             f"Exporting {name!r} version {version} to {final_dir!r} failed: {e}"
         ) from e
     shutil.rmtree(tmp_dir, ignore_errors=True)
-    return ExportResult(final_dir, name, version, metadata, checksums)
-
-
-def _publish(stage: str, final_dir: str) -> None:
-    # One rename: TF Serving polls the model directory and must never see a partial version.
-    try:
-        os.rename(stage, final_dir)
-    except OSError as e:
-        raise ExportError(f"Cannot publish export to {final_dir!r}: {e.strerror or e}.") from e
-
-
-def _metadata(
-    name,
-    version,
-    method,
-    encoder,
-    head,
-    shape,
-    dim,
-    include_uint8,
-    tflite,
-    config,
-    manifest,
-    extra,
-    verification,
-) -> dict:
-    from tfless import __version__
-
-    signatures = {
-        FEATURE_SIGNATURE: {
-            "inputs": {INPUT_KEY: {"dtype": "float32", "shape": [-1, *shape], "range": [0.0, 1.0]}},
-            "outputs": {FEATURE_KEY: {"dtype": "float32", "shape": [-1, int(dim)]}},
-        }
-    }
-    if head is not None:
-        signatures[LOGITS_SIGNATURE] = {
-            "inputs": {INPUT_KEY: {"dtype": "float32", "shape": [-1, *shape], "range": [0.0, 1.0]}},
-            "outputs": {LOGITS_KEY: {"dtype": "float32", "shape": [-1, int(head.units)]}}
-            if hasattr(head, "units")
-            else {LOGITS_KEY: {"dtype": "float32"}},
-        }
-    if include_uint8:
-        signatures[UINT8_SIGNATURE] = {
-            "inputs": {
-                INPUT_KEY: {"dtype": "uint8", "shape": [-1, -1, -1, shape[2]], "range": [0, 255]}
-            },
-            "outputs": {FEATURE_KEY: {"dtype": "float32", "shape": [-1, int(dim)]}},
-            "preprocessing": f"x / 255, bilinear antialiased resize to {shape[0]}x{shape[1]}",
-        }
-    return {
-        "format": METADATA_FORMAT,
-        "name": name,
-        "version": int(version),
-        "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "method": method,
-        "backbone": encoder.name,
-        "input": {
-            "key": INPUT_KEY,
-            "shape": list(shape),
-            "dtype": "float32",
-            "range": [0.0, 1.0],
-            "layout": "NHWC",
-        },
-        "output": {"key": FEATURE_KEY, "dim": int(dim), "dtype": "float32"},
-        "preprocessing": (
-            "None inside serving_default: send float32 images already scaled to [0, 1] at "
-            f"{shape[0]}x{shape[1]}x{shape[2]}. serving_uint8 takes raw uint8 pixels of any "
-            "size and scales and resizes them in the graph."
-        ),
-        "signatures": signatures,
-        "tflite": TFLITE_PATH if tflite else None,
-        "config": _jsonable(config),
-        "manifest": _jsonable(manifest),
-        "extra": _jsonable(dict(extra)) if extra else {},
-        "verification": verification,
-        "versions": {
-            "tfless": __version__,
-            "tensorflow": tf.__version__,
-            "keras": keras.__version__,
-        },
-    }
+    return ExportResult(final_dir, name, version, meta, checksums)
 
 
 def _main(argv: list[str]) -> int:

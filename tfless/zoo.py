@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
-import importlib.util
 import json
 import os
 import shutil
@@ -29,9 +28,10 @@ import tempfile
 from collections.abc import Mapping
 
 import keras
-import numpy as np
 
+from tfless import configs as _configs
 from tfless import export as _export
+from tfless import export_format as fmt
 
 REGISTRY_FORMAT = "tfless.zoo/1"
 DEFAULT_REGISTRY = os.path.join(
@@ -39,7 +39,7 @@ DEFAULT_REGISTRY = os.path.join(
 )
 _REQUIRED = ("name", "method", "backbone", "dataset", "input", "feature_dim", "config", "shipped")
 
-ChecksumError = _export.ChecksumError
+ChecksumError = fmt.ChecksumError
 
 
 class ZooError(RuntimeError):
@@ -139,9 +139,9 @@ def verify(name: str, registry: str | None = None) -> dict:
     path = entry_path(entry, registry)
     if not os.path.isdir(path):
         raise ChecksumError(f"Zoo entry {name!r}: export directory {path!r} is missing.")
-    _export.verify_checksums(path, entry["files"])
+    fmt.verify_checksums(path, entry["files"])
     # The export's own checksum file must agree too, so servers loading it accept it.
-    _export.verify_checksums(path)
+    fmt.verify_checksums(path)
     return {"name": name, "path": path, "files": len(entry["files"])}
 
 
@@ -160,7 +160,7 @@ class EncoderLayer(keras.layers.TFSMLayer):
     def __init__(
         self,
         filepath: str,
-        call_endpoint: str = _export.FEATURE_SIGNATURE,
+        call_endpoint: str = fmt.FEATURE_SIGNATURE,
         output_key: str | None = None,
         trainable: bool = False,
         **kwargs,
@@ -168,16 +168,10 @@ class EncoderLayer(keras.layers.TFSMLayer):
         super().__init__(filepath, call_endpoint=call_endpoint, trainable=trainable, **kwargs)
         if output_key is None:
             output_key = (
-                _export.LOGITS_KEY
-                if call_endpoint == _export.LOGITS_SIGNATURE
-                else _export.FEATURE_KEY
+                fmt.LOGITS_KEY if call_endpoint == fmt.LOGITS_SIGNATURE else fmt.FEATURE_KEY
             )
         self.output_key = output_key
-        self.metadata = (
-            _export.read_metadata(filepath)
-            if os.path.isfile(os.path.join(filepath, _export.METADATA_PATH))
-            else {}
-        )
+        self.metadata = fmt.read_metadata(filepath) if fmt.has_metadata(filepath) else {}
 
     def call(self, inputs, training=False, **kwargs):
         outputs = super().call(inputs, training=training, **kwargs)
@@ -192,7 +186,7 @@ def load_encoder(
     registry: str | None = None,
     *,
     trainable: bool = False,
-    signature: str = _export.FEATURE_SIGNATURE,
+    signature: str = fmt.FEATURE_SIGNATURE,
     verify_checksums: bool = True,
 ) -> EncoderLayer:
     """Loads a shipped zoo encoder as a ready Keras layer.
@@ -222,41 +216,37 @@ def load_encoder(
 
 
 # ---------------------------------------------------------------------- metrics
-def measure(export_dir: str, entry: Mapping, knn_k: int = 20) -> dict:
+#: The metrics :func:`measure` records for an entry.
+MEASURED_METRICS = ("test_accuracy", "knn_accuracy", "linear_accuracy")
+
+
+def measure(export_dir: str, entry: Mapping, settings=None) -> dict:
     """Metrics of an exported encoder on its (built-in) dataset, from the SavedModel itself.
 
-    ``test_accuracy`` from the ``logits`` signature when present, ``knn_accuracy``
-    (weighted kNN, k=``knn_k``, T=0.1) and ``linear_accuracy`` (logistic probe)
-    on the features.
+    :func:`tfless.evaluation.evaluate_encoder` on the loaded export: ``test_accuracy``
+    through the ``logits`` signature when present, ``knn_accuracy`` (weighted kNN) and
+    ``linear_accuracy`` (logistic probe) on the features, rounded to 4 decimals.
+
+    Args:
+      export_dir: the export version directory.
+      entry: its registry entry (``dataset`` and ``input.shape`` are read).
+      settings: protocol parameters; default :data:`tfless.evaluation.DEFAULTS` (the
+        same as the trainer's and ``tfless-eval``'s: kNN k=200, T=0.1).
     """
     import tensorflow as tf
 
     from tfless.data import load
-    from tfless.evaluation import knn_features, linear_probe_features
+    from tfless.evaluation import DEFAULTS, evaluate_encoder, has_classifier
 
     shape = entry["input"]["shape"]
-    arrays = {}
-    for split in ("train", "test"):
-        ds = load(entry["dataset"], split, image_size=tuple(shape[:2]), channels=shape[2])
-        batch = next(iter(ds.batch(100_000)))
-        arrays[split] = (batch["image"].numpy(), batch["label"].numpy())
-    loaded = tf.saved_model.load(export_dir)
-    features = {}
-    for split, (x, _) in arrays.items():
-        out = loaded.signatures[_export.FEATURE_SIGNATURE](image=tf.constant(x))
-        features[split] = out[_export.FEATURE_KEY].numpy()
-    (_, y_train), (x_test, y_test) = arrays["train"], arrays["test"]
-    metrics = {}
-    if _export.LOGITS_SIGNATURE in loaded.signatures:
-        logits = loaded.signatures[_export.LOGITS_SIGNATURE](image=tf.constant(x_test))
-        pred = np.argmax(logits[_export.LOGITS_KEY].numpy(), axis=1)
-        metrics["test_accuracy"] = float(np.mean(pred == y_test))
-    metrics.update(
-        knn_features(features["train"], y_train, features["test"], y_test, k=knn_k, temperature=0.1)
+    train, test = (
+        load(entry["dataset"], split, image_size=tuple(shape[:2]), channels=shape[2])
+        for split in ("train", "test")
     )
-    probe = linear_probe_features(features["train"], y_train, features["test"], y_test)
-    metrics["linear_accuracy"] = probe["linear_accuracy"]
-    return {k: round(v, 4) for k, v in metrics.items()}
+    loaded = tf.saved_model.load(export_dir)
+    protocols = ("knn", "linear") + (("accuracy",) if has_classifier(loaded) else ())
+    results = evaluate_encoder(loaded, train, test, protocols, settings=settings or DEFAULTS)
+    return {k: round(results[k], 4) for k in MEASURED_METRICS if k in results}
 
 
 # ------------------------------------------------------------------------ build
@@ -291,11 +281,8 @@ def _config_file(entry: Mapping, config_root: str | None) -> str:
 def load_config(entry: Mapping, arg: str | None = None, config_root: str | None = None):
     """The ``ConfigDict`` that rebuilds an entry (``arg`` overrides the entry's config arg)."""
     path = _config_file(entry, config_root)
-    spec = importlib.util.spec_from_file_location(f"_tfless_zoo_config_{entry['name']}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     arg = entry["config"].get("arg") if arg is None else arg
-    config = module.get_config(arg or None)
+    config = _configs.load_config(f"{path}:{arg}" if arg else path)
     overrides = entry["config"].get("overrides") or {}
     if overrides:
         config.unlock()
@@ -408,9 +395,7 @@ def _update_entry(reg_path, entry, exported, metrics, train_metrics, config_arg)
         location=os.path.relpath(exported.path, base).replace(os.sep, "/"),
         files={
             **exported.checksums,
-            _export.CHECKSUMS_PATH: _export.sha256_file(
-                os.path.join(exported.path, _export.CHECKSUMS_PATH)
-            ),
+            fmt.CHECKSUMS_PATH: fmt.sha256_file(os.path.join(exported.path, fmt.CHECKSUMS_PATH)),
         },
         metrics=metrics,
         train_metrics={
@@ -423,7 +408,7 @@ def _update_entry(reg_path, entry, exported, metrics, train_metrics, config_arg)
         size_bytes=sum(
             os.path.getsize(os.path.join(exported.path, rel)) for rel in exported.checksums
         )
-        + os.path.getsize(os.path.join(exported.path, _export.CHECKSUMS_PATH)),
+        + os.path.getsize(os.path.join(exported.path, fmt.CHECKSUMS_PATH)),
     )
     if config_arg is not None:
         new["config"] = {**entry["config"], "arg": config_arg}

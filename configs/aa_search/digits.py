@@ -28,27 +28,24 @@ digits_policy.json.
 
 Training recipe: the supervised digits recipe (small ConvNet, Adam 2e-3 cosine, EMA 0.99)
 with the policy as the ``autoaugment`` view (needs ``VIEWS["autoaugment"]``, see
-``tfless.augment.search.autoaugment``).
+``tfless.augment.views.autoaugment``).
 """
 
-import importlib.util
 import os
 
-_spec = importlib.util.spec_from_file_location(
-    "_augment_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_augment_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import augment, common
 
 POLICY = os.path.join(os.path.dirname(os.path.abspath(__file__)), "digits_policy.json")
 
 
 def get_config(arg: str | None = None):
-    return _base.augment_digits_config(
+    smoke = common.parse_smoke_arg(arg)
+    c = augment.augment_config(
         "supervised",
         {"label_smoothing": 0.0, "weight_decay": 0.0},
-        arg,
         augment="autoaugment",
         augment_kwargs={"policy": POLICY, "pad_fraction": 0.0},
     )
+    if smoke:
+        common.digits_smoke(c)
+    return common.locked(c)

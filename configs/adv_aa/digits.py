@@ -20,22 +20,15 @@ Posterize at 0 bits or Invert would win by blanking the digits), pad-crop by 1/8
 flips as the base view, small ConvNet, Adam 2e-3 with cosine decay, batch 50, EMA 0.99.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_augment_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_augment_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import augment, common
 
 DIGIT_OPS = ("Rotate", "ShearX", "ShearY", "TranslateX", "TranslateY",
              "Contrast", "Brightness", "Sharpness", "AutoContrast")  # fmt: skip
 
 
 def get_config(arg: str | None = None):
-    return _base.augment_digits_config(
+    smoke = common.parse_smoke_arg(arg)
+    c = augment.augment_config(
         "adversarial_autoaugment",
         {
             "num_policies": 8,
@@ -49,15 +42,17 @@ def get_config(arg: str | None = None):
             "weight_decay": 0.0,
             "seed": 0,
         },
-        arg,
         augment="flip_crop",
-        augment_kwargs={"flip": False, "pad_fraction": 0.125},
-        # A small search space: tracing the full 5 x 2 controller unroll dominates a smoke run.
-        smoke_kwargs={
-            "num_policies": 2,
-            "ops": ("Rotate", "Contrast"),
-            "num_subpolicies": 1,
-            "ops_per_subpolicy": 1,
-            "controller_hidden": 8,
-        },
+        augment_kwargs=common.DIGITS_CROP,
     )
+    if smoke:
+        common.digits_smoke(c)
+        # A small search space: tracing the full 5 x 2 controller unroll dominates a smoke run.
+        c.method.kwargs.update(
+            num_policies=2,
+            ops=("Rotate", "Contrast"),
+            num_subpolicies=1,
+            ops_per_subpolicy=1,
+            controller_hidden=8,
+        )
+    return common.locked(c)

@@ -15,28 +15,21 @@ local features of the ConvNet 32-64-128 on 16x16 digits, embeddings of 128, NCE 
 both ways, tanh clip 20, score penalty 5e-2; Adam 2e-3, cosine decay.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_contrastive_base",
-    os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_contrastive_base.py"
-    ),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, contrastive
 
 
 def get_config(arg: str | None = None):
-    return _base.contrastive_config(
-        "digits",
+    smoke = common.parse_smoke_arg(arg)
+    c = contrastive.contrastive_config(
         "amdim",
         {"embedding_dim": 128, "clip": 20.0, "reg_weight": 0.05},
-        arg,
         augment="simclr",
+        augment_kwargs=contrastive.DIGITS_SIMCLR_VIEWS,
         batch_size=64,
         steps=1000,
         eval_every=250,
-        smoke_kwargs={"embedding_dim": 16},
     )
+    if smoke:
+        common.digits_smoke(c, batch_size=16)
+        c.method.kwargs.embedding_dim = 16
+    return common.locked(c)

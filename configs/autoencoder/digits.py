@@ -17,21 +17,16 @@ supervised baseline's ConvNet (32-64-128), digits resized to 24x24; Adam 2e-3 wi
 and 100 warmup steps, batch 64, no augmentation (the pretext task builds its own inputs in-
 graph), no labels read."""
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_pretext_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_pretext_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, pretext
 
 
 def get_config(arg: str | None = None):
-    return _base.pretext_config(
+    smoke = common.parse_smoke_arg(arg)
+    c = pretext.pretext_config(
         "autoencoder",
         {"noise": "masking", "noise_level": 0.25, "loss": "mse", "decoder_width": 64},
-        arg,
-        smoke_kwargs={"decoder_width": 8},
     )
+    if smoke:
+        common.digits_smoke(c, batch_size=16)
+        c.method.kwargs.decoder_width = 8
+    return common.locked(c)

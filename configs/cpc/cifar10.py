@@ -5,8 +5,10 @@ Command:
   tfless-eval --workdir=/tmp/tfless/cpc_cifar10 --dataset=cifar10 --protocol=linear,knn
 
 Args (after the colon):
-  (none)   200 epochs at batch 256 (39,000 steps). Paper (ImageNet, ResNet-161): 71.5% linear;
-           CPC v2 ResNet-50 63.8% (REFERENCE_NUMBERS.md). Not runnable on this machine's CPUs.
+  (none)   200 epochs at batch 256 (39,000 steps). Published, not measured here: 71.5% linear
+           on ImageNet with ResNet-161, 63.8% with ResNet-50 ("Data-Efficient Image
+           Recognition with Contrastive Predictive Coding", arXiv:1905.09272). Not runnable
+           on this machine's CPUs.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: the paper's grid geometry at CIFAR scale: a 7x7 grid of 8 px patches at stride
@@ -17,30 +19,23 @@ batch norm for a faithful run. Evaluation and export read the paper's features: 
 over the patch grid, mean-pooled (``eval_features="patch_grid"``, the default).
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_contrastive_base",
-    os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_contrastive_base.py"
-    ),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, contrastive
 
 
 def get_config(arg: str | None = None):
-    return _base.contrastive_config(
-        "cifar10",
+    smoke = common.parse_smoke_arg(arg)
+    c = contrastive.contrastive_config(
         "cpc",
         {"patch_size": 8, "patch_stride": 4, "prediction_steps": 5, "context_layers": 5},
-        arg,
         augment="flip_crop",
+        augment_kwargs=common.CIFAR_CROP,
         batch_size=256,
         steps=39000,
         eval_every=3900,
-        optimizer={"name": "adam", "learning_rate": 2e-4},
-        smoke_kwargs={"prediction_steps": 2, "context_layers": 1},
-        smoke_batch_size=8,
     )
+    contrastive.cifar10_recipe(c)
+    c.optimizer.update(name="adam", learning_rate=2e-4)
+    if smoke:
+        common.tiny_convnet_smoke(c, batch_size=8)
+        c.method.kwargs.update(prediction_steps=2, context_layers=1)
+    return common.locked(c)

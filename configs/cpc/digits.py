@@ -33,22 +33,12 @@ and not adopted: layer norm instead of batch norm (CPC v2) 70.6 / 90.2; all four
 prediction directions 80.2 / 90.9.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_contrastive_base",
-    os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_contrastive_base.py"
-    ),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, contrastive
 
 
 def get_config(arg: str | None = None):
-    return _base.contrastive_config(
-        "digits",
+    smoke = common.parse_smoke_arg(arg)
+    c = contrastive.contrastive_config(
         "cpc",
         {
             "patch_size": 8,
@@ -58,10 +48,13 @@ def get_config(arg: str | None = None):
             "eval_features": "image",
             "patch_jitter": 0.4,
         },
-        arg,
         augment="flip_crop",
+        augment_kwargs=common.DIGITS_CROP,
         image_size=24,
         batch_size=32,
         steps=600,
         eval_every=150,
     )
+    if smoke:
+        common.digits_smoke(c, batch_size=16)
+    return common.locked(c)

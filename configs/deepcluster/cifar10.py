@@ -15,37 +15,26 @@ uniform sampling over clusters (here by loss weights), head re-initialized each 
 flip-and-crop views (the paper also Sobel-filters the input; not done here).
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_contrastive_base",
-    os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_contrastive_base.py"
-    ),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, contrastive
 
 
 def get_config(arg: str | None = None):
-    return _base.contrastive_config(
-        "cifar10",
+    smoke = common.parse_smoke_arg(arg)
+    c = contrastive.contrastive_config(
         "deepcluster",
         {"num_data": 50000, "num_clusters": 100, "pca_dim": 256},
-        arg,
         augment="flip_crop",
+        augment_kwargs=common.CIFAR_CROP,
         batch_size=256,
         steps=19500,
         eval_every=195,
         with_index=True,
-        # Constant, as in the paper: the classifier is re-initialized at every clustering and
-        # must learn again; a decayed rate leaves it at chance by the end (measured).
-        optimizer={
-            "name": "sgd",
-            "learning_rate": 0.05,
-            "schedule": "constant",
-            "weight_decay": 1e-5,
-        },
-        smoke_kwargs={"num_data": 2000, "num_clusters": 10, "pca_dim": 8},
     )
+    contrastive.cifar10_recipe(c)
+    # Constant, as in the paper: the classifier is re-initialized at every clustering and
+    # must learn again; a decayed rate leaves it at chance by the end (measured).
+    c.optimizer.update(name="sgd", learning_rate=0.05, schedule="constant", weight_decay=1e-5)
+    if smoke:
+        common.tiny_convnet_smoke(c)
+        c.method.kwargs.update(num_data=2000, num_clusters=10, pca_dim=8)
+    return common.locked(c)

@@ -20,32 +20,25 @@ classifier re-initialized at each clustering; pad-and-crop views (no flip); Conv
 (``num_data``, the number of assignments, is read from the data).
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_contrastive_base",
-    os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_contrastive_base.py"
-    ),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, contrastive
 
 
 def get_config(arg: str | None = None):
-    return _base.contrastive_config(
-        "digits",
+    smoke = common.parse_smoke_arg(arg)
+    c = contrastive.contrastive_config(
         "deepcluster",
         {"num_clusters": 50, "pca_dim": 64},
-        arg,
         augment="flip_crop",
+        augment_kwargs=common.DIGITS_CROP,
         batch_size=128,
         steps=2000,
         eval_every=100,
         with_index=True,
-        # Constant, as in the paper: the classifier is re-initialized at every clustering and
-        # must learn again; a decayed rate leaves it at chance by the end (measured).
-        optimizer={"schedule": "constant"},
-        smoke_kwargs={"num_clusters": 10, "pca_dim": 8},
     )
+    # Constant, as in the paper: the classifier is re-initialized at every clustering and
+    # must learn again; a decayed rate leaves it at chance by the end (measured).
+    c.optimizer.schedule = "constant"
+    if smoke:
+        common.digits_smoke(c, batch_size=16)
+        c.method.kwargs.update(num_clusters=10, pca_dim=8)
+    return common.locked(c)

@@ -17,29 +17,19 @@ semi_default_fixmatch/. At a sixth of the budget (1,000 steps, labeled batch 16)
 Compute (2 CPU cores): a step forwards 32 + 2 x 224 images; about 11 minutes.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_semi_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_semi_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, semi
 
 
 def get_config(arg: str | None = None):
-    c, smoke = _base.semi_config(
-        "digits",
+    labels, smoke = common.parse_labels_arg(arg, default_labels=4)
+    c = semi.semi_config(
         "fixmatch",
         {"threshold": 0.95, "lambda_u": 1.0, "weight_decay": 0.0},
-        "weak_strong",
-        views_kwargs={},
+        labels=labels,
         mu=7,
-        arg=arg,
+        unlabeled_views="weak_strong",
     )
-    with c.unlocked():
-        if smoke:
-            c.data.views_kwargs.ops_list = ("Identity", "Rotate")
-    c.lock()
-    return c
+    if smoke:
+        semi.smoke(c)
+        c.data.views_kwargs.ops_list = ("Identity", "Rotate")
+    return common.locked(c)

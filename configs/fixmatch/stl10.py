@@ -15,17 +15,17 @@ Recipe: WRN-37-2 (``wrn37_2``: 4 groups of 4 blocks, 32/64/128/256 channels) on 
 images, labeled batch 64 from the train split, unlabeled batch 448 (mu 7) from train
 (5,000) + unlabelled (100,000), threshold 0.95, lambda_u 1, RandAugment (weak_strong views;
 weak = flip + 12.5% translation), SGD nesterov 0.9, lr 0.03 with FixMatch's cosine, coupled
-weight decay 5e-4, EMA 0.999, 2^20 steps (google-research/fixmatch defaults, V; USB's
-``config/classic_cv/fixmatch/fixmatch_stl10_40_0.yaml`` has the same optimizer, weight decay,
-2^20 iterations and ``wrn_var_37_2``, V). Network: the first group runs at stride 2 as in
-TorchSSL/USB (``wrn_var_37_2``); the official TF code (``libml/models.py``) keeps it at
-stride 1 (the MixMatch/ReMixMatch STL-10 run scripts pass ``--scales=4``), which
-``--config.model.kwargs.first_stride=1`` reproduces at 4x the FLOPs.
+weight decay 5e-4, EMA 0.999, 2^20 steps (the defaults of the official code,
+google-research/fixmatch; USB's ``config/classic_cv/fixmatch/fixmatch_stl10_40_0.yaml`` has
+the same optimizer, weight decay, 2^20 iterations and ``wrn_var_37_2``). Network: the first
+group runs at stride 2 as in TorchSSL/USB (``wrn_var_37_2``); the official TF code
+(``libml/models.py``) keeps it at stride 1 (the MixMatch/ReMixMatch STL-10 run scripts pass
+``--scales=4``), which ``--config.model.kwargs.first_stride=1`` reproduces at 4x the FLOPs.
 
-Published test error, 1,000 labels: 7.98% (RandAugment; shared/REFERENCE_NUMBERS.md, S) and
-5.17 +- 0.63% (CTAugment; FixMatch paper Table 2, S: Papers with Code lists FixMatch (CTA)
-94.83% accuracy; the +- is from the issue's quote, not re-read). Our RandAugment variant
-should be compared with 7.98.
+Published test error, 1,000 labels (not measured here): 7.98% with RandAugment and 5.17% with
+CTAugment ("FixMatch: Simplifying Semi-Supervised Learning with Consistency and Confidence",
+arXiv:2001.07685, Table 2; Papers with Code lists FixMatch (CTA) at 94.83% accuracy). Our
+RandAugment variant should be compared with 7.98.
 Compute: WRN-37-2 at 96x96 is 0.65 GMACs per image forward (first stride 2; 2.6 GMACs with
 stride 1), 3x WRN-28-2 at 32x32, so each step (64 + 448 + 448 images) costs about 3x a CIFAR-10
 FixMatch step: roughly 3x the CIFAR-10 run's 4 GPU-days (official TF) / 16 h on 4 V100s
@@ -33,30 +33,20 @@ FixMatch step: roughly 3x the CIFAR-10 run's 4 GPU-days (official TF) / 16 h on 
 of 96x96 (2.9 GB as uint8). Not runnable on the 2-core CPU machine.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_semi_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_semi_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, semi
 
 
 def get_config(arg: str | None = None):
-    c, smoke = _base.semi_config(
-        "stl10",
+    labels, smoke = common.parse_labels_arg(arg, default_labels=100)
+    c = semi.semi_config(
         "fixmatch",
         {"threshold": 0.95, "lambda_u": 1.0, "weight_decay": 5e-4},
-        "weak_strong",
-        views_kwargs={},
+        labels=labels,
         mu=7,
-        arg=arg,
-        default_labels=100,
+        unlabeled_views="weak_strong",
     )
-    with c.unlocked():
-        if smoke:
-            c.data.views_kwargs.ops_list = ("Identity", "Rotate")
-    c.lock()
-    return c
+    semi.stl10_recipe(c)
+    if smoke:
+        semi.smoke(c)
+        c.data.views_kwargs.ops_list = ("Identity", "Rotate")
+    return common.locked(c)

@@ -11,37 +11,27 @@ Recipe: WRN-28-2 on svhn_cropped (train split; no flips), labeled batch 64, mu 7
 0.95, lambda_u 1, RandAugment, SGD nesterov 0.9, lr 0.03 with FixMatch's cosine, coupled
 weight decay 5e-4, EMA 0.999, 2^20 steps.
 
-Published test error (shared/REFERENCE_NUMBERS.md): 3.96 / 2.48 / 2.28% with 40 / 250 / 1000
-labels (paper, RA).
-Compute: 2^20 steps; the official FixMatch TF run takes about 4 GPU-days, TorchSSL about 16
-h on 4 V100s (FixMatch); not runnable on the 2-core CPU machine (a WRN-28-2 step at batch 64
-takes about 1 s on CPU per 64 images).
+Published test error (not measured here): 3.96 / 2.48 / 2.28% with 40 / 250 / 1000 labels
+("FixMatch: Simplifying Semi-Supervised Learning with Consistency and Confidence",
+arXiv:2001.07685, Table 2, RandAugment).
+Compute: 2^20 steps, about 4 GPU-days (official FixMatch TF code) or 16 h on 4 V100s (TorchSSL);
+not runnable on the 2-core CPU machine (about 1 s per WRN-28-2 step of 64 images on CPU).
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_semi_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_semi_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, semi
 
 
 def get_config(arg: str | None = None):
-    c, smoke = _base.semi_config(
-        "svhn_cropped",
+    labels, smoke = common.parse_labels_arg(arg, default_labels=25)
+    c = semi.semi_config(
         "fixmatch",
         {"threshold": 0.95, "lambda_u": 1.0, "weight_decay": 5e-4},
-        "weak_strong",
-        views_kwargs={},
+        labels=labels,
         mu=7,
-        arg=arg,
-        default_labels=25,
+        unlabeled_views="weak_strong",
     )
-    with c.unlocked():
-        if smoke:
-            c.data.views_kwargs.ops_list = ("Identity", "Rotate")
-    c.lock()
-    return c
+    semi.wrn_recipe(c, "svhn_cropped", flip=False)
+    if smoke:
+        semi.smoke(c)
+        c.data.views_kwargs.ops_list = ("Identity", "Rotate")
+    return common.locked(c)

@@ -24,19 +24,12 @@ seed 1: 85.0 / 90.4): without the tile jitter, seed 0: 79.6 / 88.1; with it, see
 pad-and-crop (no jitter): 80.4 / 87.2; a 2x2 grid: 75.7 / 89.1.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_pretext_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_pretext_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, pretext
 
 
 def get_config(arg: str | None = None):
-    return _base.pretext_config(
+    smoke = common.parse_smoke_arg(arg)
+    c = pretext.pretext_config(
         "jigsaw",
         {
             "num_permutations": 100,
@@ -46,6 +39,8 @@ def get_config(arg: str | None = None):
             "tile_dim": 0,
             "tile_jitter": 0.4,
         },
-        arg,
-        smoke_kwargs={"hidden_dim": 32},
     )
+    if smoke:
+        common.digits_smoke(c, batch_size=16)
+        c.method.kwargs.hidden_dim = 32
+    return common.locked(c)

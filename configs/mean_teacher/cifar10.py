@@ -12,27 +12,20 @@ FixMatch's cosine, weight decay 5e-4, 2^20 steps) with Mean Teacher's loss: cons
 weight 100 (MSE on softmax averaged over classes), sigmoid ramp-up over 40,000 steps,
 teacher EMA 0.99 during the ramp-up and 0.999 after.
 
-Published test error (shared/REFERENCE_NUMBERS.md): 12.31% with 4000 labels (paper,
-ConvLarge); USB classic_cv WRN-28-2 76.93 / 56.06 / 15.47% with 40 / 250 / 4000.
-Compute: 2^20 steps; the official FixMatch TF run takes about 4 GPU-days, TorchSSL about 16
-h on 4 V100s (FixMatch); not runnable on the 2-core CPU machine (a WRN-28-2 step at batch 64
-takes about 1 s on CPU per 64 images).
+Published test error (not measured here): 12.31% with 4000 labels ("Mean teachers are better
+role models: Weight-averaged consistency targets improve semi-supervised deep learning
+results", arXiv:1703.01780, Table 2, ConvLarge); WRN-28-2 76.93 / 56.06 / 15.47% with 40 /
+250 / 4000 in USB's classic CV benchmark (arXiv:2208.07204, microsoft/Semi-supervised-learning).
+Compute: 2^20 steps, about 4 GPU-days (official FixMatch TF code) or 16 h on 4 V100s (TorchSSL);
+not runnable on the 2-core CPU machine (about 1 s per WRN-28-2 step of 64 images on CPU).
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_semi_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_semi_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, semi
 
 
 def get_config(arg: str | None = None):
-    c, smoke = _base.semi_config(
-        "cifar10",
+    labels, smoke = common.parse_labels_arg(arg, default_labels=400)
+    c = semi.semi_config(
         "mean_teacher",
         {
             "consistency_weight": 100.0,
@@ -41,14 +34,13 @@ def get_config(arg: str | None = None):
             "ema_decay_rampup": 0.99,
             "weight_decay": 5e-4,
         },
-        "multi_weak",
-        views_kwargs={"k": 2},
+        labels=labels,
         mu=7,
-        arg=arg,
-        default_labels=400,
+        unlabeled_views="multi_weak",
+        views_kwargs={"k": 2},
     )
-    with c.unlocked():
-        if smoke:
-            c.method.kwargs.rampup_steps = 2
-    c.lock()
-    return c
+    semi.wrn_recipe(c, "cifar10")
+    if smoke:
+        semi.smoke(c)
+        c.method.kwargs.rampup_steps = 2
+    return common.locked(c)

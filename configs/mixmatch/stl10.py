@@ -11,37 +11,30 @@ Labels: the standard protocol uses the 10 predefined folds of 1,000 images of th
 train split; tfless draws a class-balanced subset of 100 per class (``data.split_seed``),
 which approximates a fold. ``labels=500`` is the whole train split (5,000 labels).
 
-Recipe (google-research/mixmatch ``runs/table2.sh``, V): WRN-37-2 (``wrn37_2``) on the 96x96
-images (``--scales=4``), labeled batch 64, unlabeled batch 64 (mu 1) from train (5,000) +
-unlabelled (100,000) with K 2 weak views (flip + 12.5% translation), T 0.5, alpha 0.75,
-lambda_u 50 (75 on CIFAR-10) ramped linearly over 16,000 steps, Adam lr 0.002, decoupled
-weight decay 0.02 (times the lr), EMA 0.999, 2^20 steps. The official network keeps its
-first group at stride 1 (``--config.model.kwargs.first_stride=1``, 4x the FLOPs); the default
-here is TorchSSL/USB's stride 2.
+Recipe (the official code's run script, google-research/mixmatch ``runs/table2.sh``): WRN-37-2
+(``wrn37_2``) on the 96x96 images (``--scales=4``), labeled batch 64, unlabeled batch 64
+(mu 1) from train (5,000) + unlabelled (100,000) with K 2 weak views (flip + 12.5%
+translation), T 0.5, alpha 0.75, lambda_u 50 (75 on CIFAR-10) ramped linearly over 16,000
+steps, Adam lr 0.002, decoupled weight decay 0.02 (times the lr), EMA 0.999, 2^20 steps. The
+official network keeps its first group at stride 1 (``--config.model.kwargs.first_stride=1``,
+4x the FLOPs); the default here is TorchSSL/USB's stride 2.
 
-Published test error (Berthelot et al. 2019, STL-10 table; S, quoted by Papers with Code as
-89.82% / 94.41% accuracy): 10.18% with 1,000 labels, 5.59% with 5,000 labels. The FixMatch
-paper's re-run of MixMatch gives 10.41% with 1,000 labels (S, Papers with Code 89.59%).
+Published test error (not measured here): 10.18% with 1,000 labels, 5.59% with 5,000 labels
+("MixMatch: A Holistic Approach to Semi-Supervised Learning", arXiv:1905.02249, STL-10 table;
+Papers with Code lists 89.82% / 94.41% accuracy). The FixMatch paper's re-run of MixMatch
+gives 10.41% with 1,000 labels (arXiv:2001.07685, Table 2; Papers with Code 89.59%).
 Compute: WRN-37-2 at 96x96 is 0.65 GMACs per image forward, 3x WRN-28-2 at 32x32; a step
 (64 labeled + 2 x 64 unlabeled images) costs about 3x a CIFAR-10 MixMatch step, so roughly
 3x the CIFAR-10 run (the official FixMatch TF run takes about 4 GPU-days, TorchSSL about
 16 h on 4 V100s), an estimate from FLOPs. Not runnable on the 2-core CPU machine.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_semi_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_semi_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, semi
 
 
 def get_config(arg: str | None = None):
-    c, smoke = _base.semi_config(
-        "stl10",
+    labels, smoke = common.parse_labels_arg(arg, default_labels=100)
+    c = semi.semi_config(
         "mixmatch",
         {
             "temperature": 0.5,
@@ -50,19 +43,16 @@ def get_config(arg: str | None = None):
             "rampup_steps": 16000,
             "weight_decay": 0.0,
         },
-        "multi_weak",
-        views_kwargs={"k": 2},
+        labels=labels,
         mu=1,
-        arg=arg,
-        default_labels=100,
+        unlabeled_views="multi_weak",
+        views_kwargs={"k": 2},
     )
-    with c.unlocked():
-        c.optimizer.name = "adam"
-        c.optimizer.learning_rate = 0.002
-        c.optimizer.schedule = "constant"
-        c.optimizer.nesterov = False
-        c.optimizer.weight_decay = 0.02
-        if smoke:
-            c.method.kwargs.rampup_steps = 2
-    c.lock()
-    return c
+    semi.stl10_recipe(c)
+    c.optimizer.update(
+        name="adam", learning_rate=0.002, schedule="constant", nesterov=False, weight_decay=0.02
+    )
+    if smoke:
+        semi.smoke(c)
+        c.method.kwargs.rampup_steps = 2
+    return common.locked(c)

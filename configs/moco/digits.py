@@ -16,28 +16,21 @@ key encoder keeps up within a 2000-step run; SimCLR-style views as for SimCLR; C
 32-64-128 on 16x16 digits; Adam 2e-3, cosine decay.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_contrastive_base",
-    os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_contrastive_base.py"
-    ),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, contrastive
 
 
 def get_config(arg: str | None = None):
-    return _base.contrastive_config(
-        "digits",
+    smoke = common.parse_smoke_arg(arg)
+    c = contrastive.contrastive_config(
         "moco",
         {"version": 2, "queue_size": 4096, "momentum": 0.99, "temperature": 0.2},
-        arg,
         augment="simclr",
+        augment_kwargs=contrastive.DIGITS_SIMCLR_VIEWS,
         batch_size=128,
         steps=2000,
         eval_every=500,
-        smoke_kwargs={"queue_size": 64},
     )
+    if smoke:
+        common.digits_smoke(c, batch_size=16)
+        c.method.kwargs.queue_size = 64
+    return common.locked(c)

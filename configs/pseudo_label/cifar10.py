@@ -11,43 +11,34 @@ Recipe: the FixMatch/USB protocol (WRN-28-2, batch 64, mu 7, SGD nesterov 0.03 w
 FixMatch's cosine, weight decay 5e-4, 2^20 steps) with USB's Pseudo-Label settings:
 threshold 0.95, weight 1 ramped linearly over the first 40% of training.
 
-Published test error (shared/REFERENCE_NUMBERS.md): 17.78% with 4000 labels (Oliver et al.
-2018's re-implementation); USB classic_cv 76.29 / 48.28 / 14.9% with 40 / 250 / 4000.
-Compute: 2^20 steps; the official FixMatch TF run takes about 4 GPU-days, TorchSSL about 16
-h on 4 V100s (FixMatch); not runnable on the 2-core CPU machine (a WRN-28-2 step at batch 64
-takes about 1 s on CPU per 64 images).
+Published test error (not measured here): 17.78% with 4000 labels (the re-implementation in
+"Realistic Evaluation of Deep Semi-Supervised Learning Algorithms", Oliver et al. 2018,
+arXiv:1804.09170); 76.29 / 48.28 / 14.9% with 40 / 250 / 4000 in USB's classic CV benchmark
+(arXiv:2208.07204, microsoft/Semi-supervised-learning).
+Compute: 2^20 steps, about 4 GPU-days (official FixMatch TF code) or 16 h on 4 V100s (TorchSSL);
+not runnable on the 2-core CPU machine (about 1 s per WRN-28-2 step of 64 images on CPU).
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_semi_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_semi_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, semi
 
 
 def get_config(arg: str | None = None):
-    c, smoke = _base.semi_config(
-        "cifar10",
+    labels, smoke = common.parse_labels_arg(arg, default_labels=400)
+    c = semi.semi_config(
         "pseudo_label",
         {
             "threshold": 0.95,
             "alpha_f": 1.0,
             "rampup_start": 0,
-            "rampup_end": 419430,
+            "rampup_end": 419430,  # 40% of 2^20 steps
             "weight_decay": 5e-4,
         },
-        "flip_crop",
-        views_kwargs={},
+        labels=labels,
         mu=7,
-        arg=arg,
-        default_labels=400,
+        unlabeled_views="flip_crop",
     )
-    with c.unlocked():
-        if smoke:
-            c.method.kwargs.rampup_start, c.method.kwargs.rampup_end = 0, 2
-    c.lock()
-    return c
+    semi.wrn_recipe(c, "cifar10")
+    if smoke:
+        semi.smoke(c)
+        c.method.kwargs.update(rampup_start=0, rampup_end=2)
+    return common.locked(c)

@@ -12,27 +12,20 @@ distribution alignment, lambdas 1.5 / 0.5 / 0.5 (match / anchor / rotation), unl
 ramped over 16,384 steps (1024 kimg), Adam lr 0.002, decoupled weight decay 0.02, EMA 0.999,
 2^20 steps.
 
-Published test error (shared/REFERENCE_NUMBERS.md): 6.27 / 5.14% with 250 / 4000 labels
-(paper); USB classic_cv 14.5 / 9.21 / 4.88% with 40 / 250 / 4000.
-Compute: 2^20 steps; the official FixMatch TF run takes about 4 GPU-days, TorchSSL about 16
-h on 4 V100s (FixMatch); not runnable on the 2-core CPU machine (a WRN-28-2 step at batch 64
-takes about 1 s on CPU per 64 images).
+Published test error (not measured here): 6.27 / 5.14% with 250 / 4000 labels ("ReMixMatch:
+Semi-Supervised Learning with Distribution Alignment and Augmentation Anchoring",
+arXiv:1911.09785, CIFAR-10 results); 14.5 / 9.21 / 4.88% with 40 / 250 / 4000 in USB's
+classic CV benchmark (arXiv:2208.07204, microsoft/Semi-supervised-learning).
+Compute: 2^20 steps, about 4 GPU-days (official FixMatch TF code) or 16 h on 4 V100s (TorchSSL);
+not runnable on the 2-core CPU machine (about 1 s per WRN-28-2 step of 64 images on CPU).
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_semi_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_semi_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, semi
 
 
 def get_config(arg: str | None = None):
-    c, smoke = _base.semi_config(
-        "cifar10",
+    labels, smoke = common.parse_labels_arg(arg, default_labels=25)
+    c = semi.semi_config(
         "remixmatch",
         {
             "num_strong": 8,
@@ -44,21 +37,15 @@ def get_config(arg: str | None = None):
             "cta_ops": None,
             "weight_decay": 0.0,
         },
-        "flip_crop",
-        views_kwargs={},
+        labels=labels,
         mu=1,
-        arg=arg,
-        default_labels=25,
+        unlabeled_views="flip_crop",
     )
-    with c.unlocked():
-        c.optimizer.name = "adam"
-        c.optimizer.learning_rate = 0.002
-        c.optimizer.schedule = "constant"
-        c.optimizer.nesterov = False
-        c.optimizer.weight_decay = 0.02
-        if smoke:
-            c.method.kwargs.rampup_steps = 2
-            c.method.kwargs.num_strong = 2
-            c.method.kwargs.cta_ops = ("Identity", "Rotate")
-    c.lock()
-    return c
+    semi.wrn_recipe(c, "cifar10")
+    c.optimizer.update(
+        name="adam", learning_rate=0.002, schedule="constant", nesterov=False, weight_decay=0.02
+    )
+    if smoke:
+        semi.smoke(c)
+        c.method.kwargs.update(rampup_steps=2, num_strong=2, cta_ops=("Identity", "Rotate"))
+    return common.locked(c)

@@ -6,8 +6,10 @@ Command:
 
 Args (after the colon):
   (none)   the paper's schedule: 1000 epochs at batch 1024 (48,800 steps), ResNet (CIFAR stem).
-           Paper: ResNet-50 linear eval 94.0% (REFERENCE_NUMBERS.md); solo-learn ResNet-18
-           1000 epochs 90.74%. Days on a GPU; not runnable on this machine's CPUs.
+           Published, not measured here: ResNet-50 linear evaluation 94.0% ("A Simple
+           Framework for Contrastive Learning of Visual Representations", arXiv:2002.05709,
+           Appendix B.9); ResNet-18, 1000 epochs: 90.74% (solo-learn's CIFAR-10 results,
+           github.com/vturrisi/solo-learn). Days on a GPU; not runnable on this machine's CPUs.
   smoke    a few steps, finishes in seconds (exercised by tests/test_configs.py).
 
 Recipe: NT-Xent temperature 0.5, projection 2048-2048-128 (hidden = feature size),
@@ -16,29 +18,22 @@ B.9), weight decay 1e-6, momentum 0.9, 10 warmup epochs then cosine decay; augme
 random resized crop + flip + colour jitter strength 0.5, no blur (Appendix B.9).
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_contrastive_base",
-    os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_contrastive_base.py"
-    ),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, contrastive
 
 
 def get_config(arg: str | None = None):
-    return _base.contrastive_config(
-        "cifar10",
+    smoke = common.parse_smoke_arg(arg)
+    c = contrastive.contrastive_config(
         "simclr",
         {"projection_dim": 128, "temperature": 0.5},
-        arg,
         augment="simclr",
         augment_kwargs={"strength": 0.5, "blur": False},
         batch_size=1024,
         steps=48800,
         eval_every=4880,
-        optimizer={"name": "lars", "learning_rate": 4.0, "warmup_steps": 490, "weight_decay": 1e-6},
     )
+    contrastive.cifar10_recipe(c)
+    c.optimizer.update(name="lars", learning_rate=4.0, warmup_steps=490, weight_decay=1e-6)
+    if smoke:
+        common.tiny_convnet_smoke(c)
+    return common.locked(c)

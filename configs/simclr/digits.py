@@ -16,27 +16,20 @@ no flip: a flipped digit is another digit), NT-Xent with the paper's CIFAR tempe
 100 warmup steps (LARS is for large batches; see the cifar10 recipe).
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_contrastive_base",
-    os.path.join(
-        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_contrastive_base.py"
-    ),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, contrastive
 
 
 def get_config(arg: str | None = None):
-    return _base.contrastive_config(
-        "digits",
+    smoke = common.parse_smoke_arg(arg)
+    c = contrastive.contrastive_config(
         "simclr",
         {"projection_dim": 128, "temperature": 0.5},
-        arg,
         augment="simclr",
+        augment_kwargs=contrastive.DIGITS_SIMCLR_VIEWS,
         batch_size=128,
         steps=2000,
         eval_every=500,
     )
+    if smoke:
+        common.digits_smoke(c, batch_size=16)
+    return common.locked(c)

@@ -19,22 +19,15 @@ magnitude range is 0..6; pad-crop by 1/8 without flips as the base view; small C
 Adam 2e-3 with cosine decay, batch 50, EMA 0.99 of the weights for evaluation.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_augment_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_augment_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import augment, common
 
 DIGIT_OPS = ("Identity", "Rotate", "ShearX", "ShearY", "TranslateX", "TranslateY",
              "Contrast", "Brightness", "Sharpness", "AutoContrast")  # fmt: skip
 
 
 def get_config(arg: str | None = None):
-    return _base.augment_digits_config(
+    smoke = common.parse_smoke_arg(arg)
+    c = augment.augment_config(
         "uncertainty_sampling",
         {
             "num_samples": 4,
@@ -44,8 +37,10 @@ def get_config(arg: str | None = None):
             "magnitude": (0.0, 6.0),
             "weight_decay": 0.0,
         },
-        arg,
         augment="flip_crop",
-        augment_kwargs={"flip": False, "pad_fraction": 0.125},
-        smoke_kwargs={"num_samples": 2},
+        augment_kwargs=common.DIGITS_CROP,
     )
+    if smoke:
+        common.digits_smoke(c)
+        c.method.kwargs.num_samples = 2
+    return common.locked(c)

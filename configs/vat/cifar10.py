@@ -11,27 +11,22 @@ Recipe: the FixMatch/USB protocol (WRN-28-2, batch 64, mu 7, SGD nesterov 0.03 w
 FixMatch's cosine, weight decay 5e-4, 2^20 steps) with eps 6, xi 1e-6, one power iteration
 (the paper uses eps 8 on ZCA-whitened CIFAR-10 with augmentation; USB uses 6).
 
-Published test error (shared/REFERENCE_NUMBERS.md): 11.36% with 4000 labels (paper,
-ConvLarge); USB classic_cv WRN-28-2 76.42 / 42.58 / 10.97% with 40 / 250 / 4000.
-Compute: 2^20 steps; the official FixMatch TF run takes about 4 GPU-days, TorchSSL about 16
-h on 4 V100s (FixMatch); not runnable on the 2-core CPU machine (a WRN-28-2 step at batch 64
-takes about 1 s on CPU per 64 images). VAT needs 3 passes per unlabeled batch.
+Published test error (not measured here): 11.36% with 4000 labels ("Virtual Adversarial
+Training: A Regularization Method for Supervised and Semi-Supervised Learning",
+arXiv:1704.03976, CIFAR-10 with augmentation, ConvLarge); WRN-28-2 76.42 / 42.58 / 10.97%
+with 40 / 250 / 4000 in USB's classic CV benchmark (arXiv:2208.07204,
+microsoft/Semi-supervised-learning).
+Compute: 2^20 steps, about 4 GPU-days (official FixMatch TF code) or 16 h on 4 V100s (TorchSSL);
+not runnable on the 2-core CPU machine (about 1 s per WRN-28-2 step of 64 images on CPU).
+VAT needs 3 passes per unlabeled batch.
 """
 
-import importlib.util
-import os
-
-_spec = importlib.util.spec_from_file_location(
-    "_semi_base",
-    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "_semi_base.py"),
-)
-_base = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_base)
+from tfless.configs import common, semi
 
 
 def get_config(arg: str | None = None):
-    c, smoke = _base.semi_config(
-        "cifar10",
+    labels, smoke = common.parse_labels_arg(arg, default_labels=400)
+    c = semi.semi_config(
         "vat",
         {
             "eps": 6.0,
@@ -41,13 +36,11 @@ def get_config(arg: str | None = None):
             "entropy_min": False,
             "weight_decay": 5e-4,
         },
-        "flip_crop",
-        views_kwargs={},
+        labels=labels,
         mu=7,
-        arg=arg,
-        default_labels=400,
+        unlabeled_views="flip_crop",
     )
-    with c.unlocked():
-        pass
-    c.lock()
-    return c
+    semi.wrn_recipe(c, "cifar10")
+    if smoke:
+        semi.smoke(c)
+    return common.locked(c)

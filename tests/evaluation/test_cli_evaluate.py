@@ -1,10 +1,10 @@
-import importlib.util
 import json
 import os
 
 import pytest
 from absl import flags
 
+from tfless import evaluation
 from tfless.cli import evaluate as cli
 from tfless.methods import Supervised
 
@@ -28,7 +28,7 @@ def test_eval_a_saved_model_export(export_dir, tmp_path):
     )
     assert res["image_size"] == 8 and res["channels"] == 1 and res["num_test"] == 540
     assert res["linear_accuracy"] > 0.8 and res["knn_accuracy"] > 0.5
-    assert 0 <= res["accuracy"] <= 1  # the export's 'logits' signature (head untrained)
+    assert 0 <= res["test_accuracy"] <= 1  # the export's 'logits' signature (head untrained)
     assert (
         json.load(open(os.path.join(out, "eval.json")))["linear_accuracy"] == res["linear_accuracy"]
     )
@@ -36,30 +36,40 @@ def test_eval_a_saved_model_export(export_dir, tmp_path):
     assert os.path.getsize(os.path.join(out, "embedding.png")) > 1000
 
 
-def test_eval_a_training_run_through_flags(tmp_path, capsys):
+def test_eval_a_training_run_through_flags(tmp_path, capsys, record_evaluate_encoder):
+    from tfless.configs import load_config
     from tfless.train import train_and_evaluate
 
-    spec = importlib.util.spec_from_file_location(
-        "rot_cfg", os.path.join(ROOT, "configs", "rotation", "digits.py")
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    config = module.get_config("smoke")
+    config = load_config(os.path.join(ROOT, "configs", "rotation", "digits.py:smoke"))
     with config.unlocked():
         config.train.verbose = 0
         config.train.tensorboard = False
         config.eval.online_probe_examples = 400
     workdir = str(tmp_path / "run")
-    result = train_and_evaluate(config, workdir)
+    with record_evaluate_encoder() as trainer_calls:
+        result = train_and_evaluate(config, workdir)
+    # The trainer's end-of-run metrics are evaluate_encoder's, with the default protocols
+    # of a method without a classifier and the shared protocol settings.
+    (call,) = trainer_calls
+    assert call.args[0] is result.method and call.args[3] == ("knn", "linear")
+    assert call.kwargs.get("settings", evaluation.DEFAULTS) == evaluation.DEFAULTS
+    assert set(call.result) == {"knn_accuracy", "linear_accuracy", "linear_train_accuracy"}
+    for key, value in call.result.items():
+        assert result.metrics[key] == value, key
+    assert 0.3 < result.metrics["linear_accuracy"] <= 1  # chance 0.1
     # The config's online linear probe ran through the trainer's callback hook.
     assert 0.3 < result.metrics["probe_accuracy"] <= 1  # chance 0.1
     out = str(tmp_path / "out")
     flags.FLAGS(["tfless-eval", f"--workdir={workdir}", "--protocol=linear,knn", f"--out={out}"])
     try:
-        cli.main(["tfless-eval"])
+        with record_evaluate_encoder() as cli_calls:
+            cli.main(["tfless-eval"])
     finally:
         flags.FLAGS.unparse_flags()
+    (call,) = cli_calls
+    assert call.args[3] == ["linear", "knn"] and call.kwargs["settings"] == evaluation.DEFAULTS
     res = json.load(open(os.path.join(out, "eval.json")))
+    assert res["knn_accuracy"] == call.result["knn_accuracy"]
     assert res["method"] == "rotation" and res["image_size"] == 24
     assert res["linear_accuracy"] > 0.5  # chance 0.1
     assert '"knn_accuracy"' in capsys.readouterr().out

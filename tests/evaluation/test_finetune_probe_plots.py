@@ -38,20 +38,9 @@ def test_finetune_learns_and_copies_the_encoder(trained_encoder, digits, tmp_pat
         np.testing.assert_array_equal(a, np.array(b))
 
 
-def test_finetune_a_savedmodel_export(trained_encoder, digits, tmp_path):
+def test_finetune_a_savedmodel_export(trained_encoder, digits, tmp_path, save_toy_export):
     x, y, xt, yt = digits
-
-    class Export(tf.Module):
-        def __init__(self, enc):
-            super().__init__()
-            self.enc = enc
-
-        @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 1], tf.float32, name="image")])
-        def serve(self, image):
-            return {"feature_vector": self.enc(image, training=False)}
-
-    mod = Export(trained_encoder)
-    tf.saved_model.save(mod, str(tmp_path), signatures={"serving_default": mod.serve})
+    save_toy_export(tmp_path, trained_encoder)
     out = finetune(
         str(tmp_path), x, y, xt[:200], yt[:200], fractions=(1.0,), steps=60, learning_rate=5e-3
     )

@@ -4,12 +4,11 @@ import pytest
 import tensorflow as tf
 
 from tfless.evaluation import (
+    evaluate_encoder,
     extract_features,
     feature_fn,
-    knn_evaluate,
     knn_features,
     knn_predict,
-    linear_probe,
     linear_probe_features,
 )
 
@@ -49,13 +48,12 @@ def test_knn_matches_numpy_reference():
 def test_probe_and_knn_beat_chance_and_leave_encoder_unchanged(trained_encoder, digits):
     x, y, xt, yt = digits
     before = weights_of(trained_encoder)
-    lin = linear_probe(trained_encoder, x, y, xt, yt)
-    knn = knn_evaluate(trained_encoder, x, y, xt, yt)
+    res = evaluate_encoder(trained_encoder, (x, y), (xt, yt), ("linear", "knn"))
     after = weights_of(trained_encoder)
     for a, b in zip(before, after, strict=True):
         np.testing.assert_array_equal(a, b)
-    assert lin["linear_accuracy"] > 0.8, lin
-    assert knn["knn_accuracy"] > 0.5, knn  # chance is 0.1
+    assert res["linear_accuracy"] > 0.8, res
+    assert res["knn_accuracy"] > 0.5, res  # chance is 0.1
 
 
 def test_shuffled_labels_are_near_chance(trained_encoder, digits):
@@ -68,21 +66,12 @@ def test_shuffled_labels_are_near_chance(trained_encoder, digits):
     assert lin < 0.2 and knn < 0.2, (lin, knn)
 
 
-def test_any_encoder_kind_gives_the_same_features(trained_encoder, digits, tmp_path):
+def test_any_encoder_kind_gives_the_same_features(
+    trained_encoder, digits, tmp_path, save_toy_export
+):
     x = digits[0][:20]
     ref = np.asarray(trained_encoder(x, training=False))
-
-    class Export(tf.Module):
-        def __init__(self, enc):
-            super().__init__()
-            self.enc = enc
-
-        @tf.function(input_signature=[tf.TensorSpec([None, 8, 8, 1], tf.float32, name="image")])
-        def serve(self, image):
-            return {"feature_vector": self.enc(image, training=False)}
-
-    mod = Export(trained_encoder)
-    tf.saved_model.save(mod, str(tmp_path), signatures={"serving_default": mod.serve})
+    save_toy_export(tmp_path, trained_encoder)
     kinds = {
         "keras": trained_encoder,
         "path": str(tmp_path),

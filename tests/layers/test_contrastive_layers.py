@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from tfless.layers.heads import moco_head, simclr_head
 from tfless.layers.memory_bank import MemoryBank
-from tfless.layers.momentum_encoder import clone_model, momentum_update_trainable
+from tfless.layers.momentum import clone_network, momentum_update_trainable
 from tfless.layers.queue import KeyQueue
 
 
@@ -47,7 +47,7 @@ def test_memory_bank_ema_update():
 
 def test_momentum_update_of_key_network():
     source = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
-    target = clone_model(source)
+    target = clone_network(source)
     for a, b in zip(source.weights, target.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     old_t = [w.numpy() for w in target.weights]
@@ -58,11 +58,11 @@ def test_momentum_update_of_key_network():
         np.testing.assert_allclose(t.numpy(), 0.9 * o + 0.1 * s.numpy(), rtol=1e-6)
 
 
-def test_clone_model_with_local_batch_norm():
+def test_clone_network_with_local_batch_norm():
     from tfless.backbones import build_backbone
 
     encoder = build_backbone("convnet", (8, 8, 1), widths=(4, 8), bn_synchronized=True)
-    clone = clone_model(encoder, local_bn=True)
+    clone = clone_network(encoder, local_bn=True)
     bns = [layer for layer in clone.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert bns and not any(layer.synchronized for layer in bns)
     x = tf.random.uniform((2, 8, 8, 1))

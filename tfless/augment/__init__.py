@@ -1,13 +1,22 @@
-"""Augmentation: batched per-image ops, AutoAugment/RandAugment policies, view builders, mixing.
+"""Augmentation: batched per-image ops, policies as data, view builders, mixing.
 
 See ``tfless.augment.ops`` for the op library and magnitude conventions,
-``tfless.augment.policies`` for published policies and RandAugment,
-``tfless.augment.views`` for the batch-dict view builders used by the trainer, and
-``tfless.augment.mix`` for mixup / CutMix.
+``tfless.augment.policies`` for published policies, policy files and RandAugment,
+``tfless.augment.search_space`` for learned policies held as tensors,
+``tfless.augment.views`` for the batch-dict view builders used by the data pipelines, and
+``tfless.augment.mix`` for mixup / CutMix. This package holds no training loops: the
+searches and learned-augmentation methods live in ``tfless.methods.augment``.
 """
 
 from tfless.augment.ops import OP_NAMES, OPS, apply_op, apply_per_image
-from tfless.augment.policies import POLICIES, RANDAUGMENT_PRESETS, RandAugment, apply_policy
+from tfless.augment.policies import (
+    POLICIES,
+    RANDAUGMENT_PRESETS,
+    RandAugment,
+    apply_policy,
+    load_policy,
+    save_policy,
+)
 from tfless.augment.views import VIEWS, build_view
 
 __all__ = [
@@ -21,4 +30,6 @@ __all__ = [
     "apply_per_image",
     "apply_policy",
     "build_view",
+    "load_policy",
+    "save_policy",
 ]

@@ -14,14 +14,15 @@ each an op type and one of 10 magnitudes; the application probability is not sea
 policies. ``ADVERSARIAL_SPACE`` encodes it; pass another :class:`SearchSpace` to change it.
 
 The training method is :class:`tfless.methods.augment.AdversarialAutoAugment`; this module
-holds the pure functions it uses.
+holds the pure functions it uses (its controller is
+:class:`tfless.methods.augment.PolicyController`).
 """
 
 from __future__ import annotations
 
 import tensorflow as tf
 
-from tfless.augment.search import (
+from tfless.augment.search_space import (
     AUTOAUGMENT_OPS,
     SearchSpace,
     apply_policy_tables,

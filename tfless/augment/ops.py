@@ -35,9 +35,8 @@ Geometric ops fill uncovered pixels with grey (128 of 255), as the reference doe
 Caveat: the AutoAugment authors' original CIFAR code (tensorflow/models
 ``research/autoaugment/augmentation_transforms.py``) maps Posterize and Solarize the other
 way round (``4 - int(4 * m)`` bits, threshold ``256 - int(256 * m)``). We follow the TF
-reference named above, as the issue asks, so published policies that were searched with
-the original code behave differently for those two ops, exactly as they do in the TF
-reference.
+reference named above, so published policies that were searched with the original code
+behave differently for those two ops, exactly as they do in the TF reference.
 
 Internally pixels are float32 on the 0..255 scale. For uint8 input every op rounds its
 result to integers as PIL does (blends truncate, like ``Image.blend``); for float32 input

@@ -1,9 +1,11 @@
-"""Published AutoAugment policies as data, ``apply_policy`` and ``RandAugment``.
+"""Published AutoAugment policies as data, ``apply_policy``, policy files and ``RandAugment``.
 
 A policy is a list of sub-policies; a sub-policy is a list of ``(op_name, probability,
 magnitude)`` tuples with op names from ``tfless.augment.ops.OPS``, probabilities in [0, 1]
 and magnitudes on the 0..10 scale of ``tfless.augment.ops``. Applying a policy draws one
 sub-policy per image and applies each of its ops with its probability, in order.
+``save_policy`` / ``load_policy`` keep a (searched) policy in a JSON file in the same
+format.
 
 Sources:
   AutoAugment: Cubuk, Zoph, Mane, Vasudevan, Le, "AutoAugment: Learning Augmentation
@@ -20,6 +22,8 @@ Sources:
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Sequence
 
 import tensorflow as tf
@@ -222,6 +226,31 @@ def apply_policy(images, policy, **kwargs) -> tf.Tensor:
         magnitude = tf.gather(mag_table[:, step], choice)
         x = ops.apply_per_image(x, op_index, magnitude, names, quantized, **kwargs)
     return ops.from_float255(x, images.dtype)
+
+
+def save_policy(path: str, policy, **metadata) -> None:
+    """Writes ``{"policy": [[[op, prob, magnitude], ...], ...], ...metadata}`` as JSON."""
+    checked = check_policy(policy)
+    record = {"policy": [[list(op) for op in sub] for sub in checked], **metadata}
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        json.dump(record, f, indent=1)
+    os.replace(tmp, path)
+
+
+def load_policy(path: str) -> list[list[tuple[str, float, float]]]:
+    """Reads a policy JSON written by :func:`save_policy` and validates it."""
+    if not os.path.exists(path):
+        raise ValueError(
+            f"policy {path!r} is neither a known policy {sorted(POLICIES)} nor an existing file"
+        )
+    with open(path) as f:
+        record = json.load(f)
+    if not isinstance(record, dict) or "policy" not in record:
+        raise ValueError(f"{path!r} holds no 'policy' entry")
+    return check_policy([[tuple(op) for op in sub] for sub in record["policy"]])
 
 
 class RandAugment:

@@ -1,44 +1,43 @@
-"""TANDA: learning to compose transformation functions adversarially (Ratner et al. 2017).
+"""TANDA's transformation sequences as an augmentation: applying a trained generator.
 
 Ratner, Ehrenberg, Hussain, Dunnmon, Re, "Learning to Compose Domain-Specific
 Transformations for Data Augmentation", NeurIPS 2017, https://arxiv.org/abs/1709.01643.
 A generator -- an LSTM over sequences of ``L`` user-given transformation functions (TFs) --
-is trained against a discriminator that tells augmented from real data. TFs are
-non-differentiable, so the generator is updated by policy gradient with the
-discriminator's verdict as reward; the trained generator then augments training data.
-
-Objective (the paper's GAN form): the discriminator ``D`` minimises
-``-log D(x) - log(1 - D(h_tau(x')))`` over real images ``x`` and transformed images
-``h_tau(x')``; the generator minimises ``log(1 - D(h_tau(x')))``, i.e. maximises the reward
-``-log(1 - D(h_tau(x')))`` (= ``softplus`` of D's logit), by REINFORCE with the batch mean
-as baseline. An optional diversity bonus ``diversity_weight * mean|h_tau(x) - x|`` rewards
-sequences that move the image; we read the paper as adding such a term to keep the
-generator from collapsing to near-null sequences, but its exact form and weight are our
-choice (default 0: the plain GAN objective).
+is trained against a discriminator (:mod:`tfless.methods.augment.tanda`); the trained
+generator then augments training data. This module holds what applying it needs: the TF
+list, applying one TF sequence per image, sampling sequences from saved LSTM weights
+(:mod:`tfless.augment.policy_lstm`) and the generator file; the ``tanda`` view
+(:func:`tfless.augment.views.tanda`) applies it in the data pipeline.
 
 TFs here are ops of :mod:`tfless.augment.ops` at fixed magnitudes (TANDA's TFs are
 "rotate by a small angle", "shear", "zoom" with fixed parameters); the default list is
-the RandAugment paper's 14 ops at magnitudes 3, 6 and 9. Defaults: sequence length 5
-(our choice within the paper's short sequences), generator LSTM with 100 units, Adam.
+the RandAugment paper's 14 ops at magnitudes 3, 6 and 9.
+
+Generator file (JSON): ``{"transforms": [[op_name, magnitude], ...], "sequence_length": L,
+"hidden": H, "weights": {"<model>/<weight name>": nested list, ...}, ...metadata}`` with the
+weight names of :func:`tfless.augment.policy_lstm.weight_shapes` for the one kind ``"tf"``.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping
 
-import keras
 import numpy as np
 import tensorflow as tf
 
-from tfless.augment import ops
+from tfless.augment import ops, policy_lstm
 from tfless.augment.policies import RANDAUGMENT_PAPER_OPS
-from tfless.augment.search import PolicyController, make_reinforce_update
+
+#: The fixed magnitudes of the default TFs.
+TANDA_MAGNITUDES = (3.0, 6.0, 9.0)
 
 #: TANDA's default TF list: the RandAugment paper ops at three fixed magnitudes.
-DEFAULT_TRANSFORMS = tuple((name, float(m)) for name in RANDAUGMENT_PAPER_OPS for m in (3, 6, 9))
+DEFAULT_TRANSFORMS = tuple((name, m) for name in RANDAUGMENT_PAPER_OPS for m in TANDA_MAGNITUDES)
+
+#: The decision kind of every step of a TANDA generator.
+TF_KIND = "tf"
 
 
 def check_transforms(transforms) -> tuple[tuple[str, float], ...]:
@@ -62,31 +61,30 @@ def check_transforms(transforms) -> tuple[tuple[str, float], ...]:
     return tuple(checked)
 
 
-class TandaGenerator:
-    """A TF-sequence generator: an LSTM emitting ``sequence_length`` TF indices per image.
+class TransformSequences:
+    """Applies a sequence of ``sequence_length`` TFs to every image; subclasses sample them.
+
+    Subclasses implement :meth:`sample`: the trainable generator
+    (:class:`tfless.methods.augment.tanda.TandaGenerator`) and :class:`FrozenGenerator`.
 
     Args:
       transforms: ``(op_name, magnitude)`` TFs.
       sequence_length: L, TFs applied in order to each image.
-      hidden: LSTM units.
     """
 
-    def __init__(self, transforms=DEFAULT_TRANSFORMS, sequence_length: int = 5, hidden: int = 100):
+    def __init__(self, transforms=DEFAULT_TRANSFORMS, sequence_length: int = 5):
         self.transforms = check_transforms(transforms)
         if int(sequence_length) != sequence_length or sequence_length < 1:
             raise ValueError(f"sequence_length must be a positive integer, got {sequence_length!r}")
         self.sequence_length = int(sequence_length)
-        self.hidden = int(hidden)
-        self.controller = PolicyController(
-            ("tf",) * self.sequence_length, {"tf": len(self.transforms)}, self.hidden
-        )
+        self.kinds = (TF_KIND,) * self.sequence_length
         self._names = ["Identity"] + sorted({n for n, _ in self.transforms} - {"Identity"})
         self._op_index = tf.constant([self._names.index(n) for n, _ in self.transforms], tf.int32)
         self._magnitude = tf.constant([m for _, m in self.transforms], tf.float32)
 
     def sample(self, n, seed) -> tf.Tensor:
         """``[n, L]`` TF indices from a stateless ``seed``."""
-        return self.controller.sample(n, seed)
+        raise NotImplementedError
 
     def apply(self, images, sequences) -> tf.Tensor:
         """Applies TF sequence ``sequences[b]`` ``[B, L]`` to image ``b`` of ``images``."""
@@ -108,127 +106,43 @@ class TandaGenerator:
         seed = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int64)
         return self.apply(images, self.sample(tf.shape(images)[0], seed))
 
-    def tf_probabilities(self) -> np.ndarray:
-        """Marginal probability of each TF at the first position, ``[num_transforms]``."""
-        # A one-step controller with the same weights gives log pi(a_0) alone.
-        one_step = PolicyController(("tf",), {"tf": len(self.transforms)}, self.hidden)
-        for dst, src in zip(one_step.variables, self.controller.variables, strict=True):
-            dst.assign(src)
-        first = np.arange(len(self.transforms), dtype=np.int32)[:, None]
-        return np.exp(one_step.log_prob(first)[0].numpy())
 
-
-def _discriminator(shape, widths=(16, 32)) -> keras.Model:
-    from tfless.backbones import build_backbone
-
-    encoder = build_backbone("convnet", shape, widths=widths)
-    inputs = keras.Input(shape)
-    return keras.Model(inputs, keras.layers.Dense(1)(encoder(inputs)), name="discriminator")
-
-
-def train_tanda(
-    images,
-    steps: int = 1000,
-    transforms=DEFAULT_TRANSFORMS,
-    sequence_length: int = 5,
-    batch_size: int = 32,
-    generator_learning_rate: float = 0.001,
-    discriminator_learning_rate: float = 0.001,
-    diversity_weight: float = 0.0,
-    hidden: int = 100,
-    discriminator_widths=(16, 32),
-    seed: int = 0,
-    log: Callable[[str], None] | None = None,
-    log_every: int = 50,
-) -> tuple[TandaGenerator, list[dict]]:
-    """Trains a TANDA generator against a discriminator on ``images``.
+class FrozenGenerator(TransformSequences):
+    """A trained TANDA generator with fixed weights: sampling and applying, no training.
 
     Args:
-      images: ``[N, H, W, C]`` float32 in [0, 1] (unlabeled: TANDA needs no labels).
-      steps: alternating discriminator / generator steps.
-      transforms, sequence_length, hidden: see :class:`TandaGenerator`.
-      batch_size: real and transformed images per step.
-      diversity_weight: weight of the ``mean |h(x) - x|`` bonus in the generator reward.
-      seed: generator sampling, initialisation and batch-order seed.
-
-    Returns:
-      ``(generator, history)``; history rows ``{"step", "d_loss", "g_reward", "d_real",
-      "d_fake"}`` averaged over ``log_every`` steps.
+      transforms, sequence_length: as :class:`TransformSequences`.
+      weights: weight name -> array (``policy_lstm.weight_shapes`` for kind ``"tf"``).
     """
-    images = np.asarray(images, np.float32)
-    if images.ndim != 4 or len(images) < 2:
-        raise ValueError(f"images must be [N >= 2, H, W, C], got shape {images.shape}")
-    if steps < 1 or batch_size < 1:
-        raise ValueError(f"steps and batch_size must be >= 1, got {steps!r}, {batch_size!r}")
-    if diversity_weight < 0:
-        raise ValueError(f"diversity_weight must be >= 0, got {diversity_weight!r}")
-    keras.utils.set_random_seed(seed)
-    generator = TandaGenerator(transforms, sequence_length, hidden)
-    disc = _discriminator(images.shape[1:], discriminator_widths)
-    d_opt = keras.optimizers.Adam(discriminator_learning_rate)
-    d_opt.build(disc.trainable_variables)
-    # Compiled: a search runs hundreds of updates of a short (L-step) unroll.
-    update_generator = make_reinforce_update(
-        generator.controller, keras.optimizers.Adam(generator_learning_rate), 0.0, compile=True
-    )
-    sample = tf.function(lambda seed: generator.sample(batch_size, seed), autograph=False)
 
-    @functools.partial(tf.function, autograph=False)
-    def d_step(real, fake, source):
-        # Real and transformed images share one batch: with separate batches, batch norm
-        # would normalise away the statistics that tell them apart.
-        n = tf.shape(real)[0]
-        with tf.GradientTape() as tape:
-            logits = disc(tf.concat([real, fake], axis=0), training=True)[:, 0]
-            real_logit, fake_logit = logits[:n], logits[n:]
-            loss = tf.reduce_mean(tf.nn.softplus(-real_logit)) + tf.reduce_mean(
-                tf.nn.softplus(fake_logit)
-            )
-        d_opt.apply(tape.gradient(loss, disc.trainable_variables), disc.trainable_variables)
-        # The generator's reward -log(1 - D(h(x))) from the same (pre-update) verdict.
-        reward = tf.nn.softplus(fake_logit)
-        if diversity_weight:
-            reward += diversity_weight * tf.reduce_mean(tf.abs(fake - source), axis=[1, 2, 3])
-        d_real = tf.reduce_mean(tf.sigmoid(real_logit))
-        return loss, d_real, tf.reduce_mean(tf.sigmoid(fake_logit)), reward
+    def __init__(self, transforms, sequence_length: int, weights: Mapping):
+        super().__init__(transforms, sequence_length)
+        arrays = {k: np.asarray(v, np.float32) for k, v in weights.items()}
+        missing = [k for k in ("lstm_bias", "start") if k not in arrays]
+        if missing:
+            raise ValueError(f"generator weights lack {missing}; got {sorted(arrays)}")
+        hidden, embedding = arrays["lstm_bias"].shape[0] // 4, arrays["start"].shape[-1]
+        sizes = {TF_KIND: len(self.transforms)}
+        expected = policy_lstm.weight_shapes(self.kinds, sizes, hidden, embedding)
+        for name, shape in expected.items():
+            if name not in arrays or arrays[name].shape != shape:
+                got = arrays[name].shape if name in arrays else "nothing"
+                raise ValueError(f"generator weight {name!r}: expected shape {shape}, got {got}")
+        self.hidden = int(hidden)
+        self.weights = {name: tf.constant(arrays[name]) for name in expected}
 
-    @functools.partial(tf.function, autograph=False)
-    def augment(x, sequences):
-        return generator.apply(x, sequences)
-
-    rng = np.random.RandomState(seed)
-    history, window = [], []
-    for step in range(int(steps)):
-        real = tf.constant(images[rng.randint(0, len(images), batch_size)])
-        source = tf.constant(images[rng.randint(0, len(images), batch_size)])
-        sequences = sample(tf.constant([seed, step], tf.int64))
-        fake = augment(source, sequences)
-        d_loss, d_real, d_fake, reward = d_step(real, fake, source)
-        advantage = reward - tf.reduce_mean(reward)
-        update_generator(sequences, advantage)
-        window.append([float(d_loss), float(tf.reduce_mean(reward)), float(d_real), float(d_fake)])
-        if (step + 1) % log_every == 0 or step + 1 == steps:
-            mean = np.mean(window, axis=0)
-            row = dict(
-                step=step + 1, d_loss=mean[0], g_reward=mean[1], d_real=mean[2], d_fake=mean[3]
-            )
-            history.append({k: float(v) for k, v in row.items()})
-            window = []
-            if log:
-                log(
-                    f"step {step + 1}: D loss {mean[0]:.3f} G reward {mean[1]:.3f} "
-                    f"D(real) {mean[2]:.3f} D(fake) {mean[3]:.3f}"
-                )
-    return generator, history
+    def sample(self, n, seed) -> tf.Tensor:
+        """``[n, L]`` TF indices from a stateless ``seed`` (2 ints)."""
+        return policy_lstm.sample(self.weights, self.kinds, n, seed)
 
 
-def save_generator(path: str, generator: TandaGenerator, **metadata) -> None:
-    """Writes the generator (TFs, length, LSTM weights) and ``metadata`` as JSON."""
+def write_generator(path: str, transforms, sequence_length: int, hidden: int, weights, **metadata):
+    """Writes a generator file (see the module docstring); ``weights`` maps path -> array."""
     record = {
-        "transforms": [list(t) for t in generator.transforms],
-        "sequence_length": generator.sequence_length,
-        "hidden": generator.hidden,
-        "weights": {v.path: np.asarray(v).tolist() for v in generator.controller.variables},
+        "transforms": [list(t) for t in transforms],
+        "sequence_length": int(sequence_length),
+        "hidden": int(hidden),
+        "weights": {k: np.asarray(v).tolist() for k, v in weights.items()},
         **metadata,
     }
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -238,8 +152,12 @@ def save_generator(path: str, generator: TandaGenerator, **metadata) -> None:
     os.replace(tmp, path)
 
 
-def load_generator(path: str) -> TandaGenerator:
-    """Reads a generator written by :func:`save_generator`."""
+def read_generator(path: str) -> dict:
+    """Reads a generator file; its ``weights`` come back keyed by weight name (no model path).
+
+    Raises:
+      ValueError: the file is missing or lacks one of the generator entries.
+    """
     if not os.path.exists(path):
         raise ValueError(f"TANDA generator file {path!r} does not exist")
     with open(path) as f:
@@ -247,48 +165,7 @@ def load_generator(path: str) -> TandaGenerator:
     for key in ("transforms", "sequence_length", "hidden", "weights"):
         if key not in record:
             raise ValueError(f"{path!r} is not a TANDA generator file: no {key!r} entry")
-    generator = TandaGenerator(
-        [tuple(t) for t in record["transforms"]], record["sequence_length"], record["hidden"]
-    )
+    # Keys are the controller's variable paths, e.g. "policy_controller/lstm_kernel".
     weights = record["weights"]
-    for v in generator.controller.variables:
-        if v.path not in weights:
-            raise ValueError(f"{path!r} lacks the weight {v.path!r}")
-        v.assign(np.asarray(weights[v.path], np.float32))
-    return generator
-
-
-def tanda(path: str, pad_fraction: float = 0.0, prob: float = 1.0) -> Callable:
-    """View factory: augment with a trained TANDA generator.
-
-    Args:
-      path: generator JSON written by :func:`save_generator` (or the launcher's ``tanda``
-        mode).
-      pad_fraction: reflect pad-and-crop before the TF sequence (0 disables).
-      prob: probability that an image is transformed at all (TANDA trained end models on
-        a mix of original and augmented data).
-
-    Returns:
-      ``fn(images [B, H, W, C]) -> {"image": [B, H, W, C]}``.
-    """
-    generator = load_generator(path)
-    ops.check_probability(prob, "prob")
-    if not 0.0 <= pad_fraction < 1.0:
-        raise ValueError(f"pad_fraction must be in [0, 1), got {pad_fraction!r}")
-
-    def fn(images):
-        images = ops.check_images(images)
-        if pad_fraction > 0:
-            images = ops.random_pad_crop(images, pad_fraction=pad_fraction)
-        out = generator(images)
-        if prob < 1.0:
-            keep = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < prob
-            out = tf.where(keep, out, images)
-        return {"image": out}
-
-    return fn
-
-
-def transform_names(generator: TandaGenerator) -> Sequence[str]:
-    """Readable TF names ``"Rotate@6"`` in generator order."""
-    return [f"{n}@{m:g}" for n, m in generator.transforms]
+    weights = {k.rsplit("/", 1)[-1]: np.asarray(v, np.float32) for k, v in weights.items()}
+    return dict(record, transforms=[tuple(t) for t in record["transforms"]], weights=weights)

@@ -20,6 +20,13 @@ simclr         ``{"views": (v1, v2)}``             SimCLR (Chen et al. 2020,
 multi_weak     ``{"views": (v1, ..., vK)}``        MixMatch's K weak augmentations
                                                    (Berthelot et al. 2019,
                                                    https://arxiv.org/abs/1905.02249)
+autoaugment    ``{"image"}``                       an AutoAugment policy: published or
+                                                   searched (Cubuk et al. 2019,
+                                                   https://arxiv.org/abs/1805.09501)
+randaugment    ``{"image"}``                       RandAugment(N, M) (Cubuk et al. 2020,
+                                                   https://arxiv.org/abs/1909.13719)
+tanda          ``{"image"}``                       a trained TANDA generator (Ratner et al.
+                                                   2017, https://arxiv.org/abs/1709.01643)
 =============  ==================================  =========================================
 
 Factories take only the keyword arguments they document; anything else raises a
@@ -32,8 +39,19 @@ import functools
 import inspect
 from collections.abc import Callable
 
+import tensorflow as tf
+
 from tfless.augment import ops
-from tfless.augment.policies import FIXMATCH_OPS, RandAugment
+from tfless.augment.policies import (
+    FIXMATCH_OPS,
+    POLICIES,
+    RANDAUGMENT_OPS,
+    RandAugment,
+    check_policy,
+    load_policy,
+)
+from tfless.augment.search_space import apply_policy_tables, pick_subpolicies
+from tfless.augment.tanda import FrozenGenerator, read_generator
 
 # Pure graph code: skip AutoGraph conversion when tf.data traces the view functions.
 _no_autograph = ops._no_autograph
@@ -196,6 +214,85 @@ def multi_weak(k: int = 2, flip: bool = True, pad_fraction: float = 0.125) -> Ca
     return fn
 
 
+def autoaugment(policy="cifar10", pad_fraction: float = 0.0, flip: bool = False) -> Callable:
+    """View factory: an AutoAugment policy, optionally after pad-crop and flip.
+
+    Args:
+      policy: a name in ``POLICIES``, a path to a JSON file written by
+        :func:`tfless.augment.policies.save_policy`, or a policy list.
+      pad_fraction: reflect pad-and-crop before the policy (0 disables).
+      flip: random horizontal flip before the policy.
+
+    Returns:
+      ``fn(images [B, H, W, C]) -> {"image": [B, H, W, C]}``.
+    """
+    if isinstance(policy, str) and policy not in POLICIES:
+        policy = load_policy(policy)
+    checked = check_policy(policy)
+    names = ["Identity"] + sorted({n for sub in checked for n, _, _ in sub} - {"Identity"})
+    length = max(len(sub) for sub in checked)
+    padded = [sub + [("Identity", 0.0, 0.0)] * (length - len(sub)) for sub in checked]
+    tables = (
+        tf.constant([[[names.index(n) for n, _, _ in sub] for sub in padded]], tf.int32),
+        tf.constant([[[p for _, p, _ in sub] for sub in padded]], tf.float32),
+        tf.constant([[[m for _, _, m in sub] for sub in padded]], tf.float32),
+    )
+    _check_fraction(pad_fraction)
+
+    def fn(images):
+        images = _weak(ops.check_images(images), flip, pad_fraction)
+        rows = pick_subpolicies(tables, tf.zeros([tf.shape(images)[0]], tf.int32))
+        return {"image": apply_policy_tables(images, *rows, names)}
+
+    return fn
+
+
+def randaugment(
+    num_layers: int = 2, magnitude: float = 9.0, pad_fraction: float = 0.0, ops_list=None
+) -> Callable:
+    """View factory: RandAugment(N, M) over ``ops_list`` (default the reference's 17 ops).
+
+    Returns:
+      ``fn(images) -> {"image"}``.
+    """
+    rand_augment = RandAugment(num_layers, magnitude, ops=tuple(ops_list or RANDAUGMENT_OPS))
+    _check_fraction(pad_fraction)
+
+    def fn(images):
+        return {"image": rand_augment(_weak(ops.check_images(images), False, pad_fraction))}
+
+    return fn
+
+
+def tanda(path: str, pad_fraction: float = 0.0, prob: float = 1.0) -> Callable:
+    """View factory: augment with a trained TANDA generator.
+
+    Args:
+      path: generator JSON written by :func:`tfless.methods.augment.tanda.save_generator`
+        (or the ``tanda`` mode of ``python -m tfless.cli.augment_search``).
+      pad_fraction: reflect pad-and-crop before the TF sequence (0 disables).
+      prob: probability that an image is transformed at all (TANDA trained end models on
+        a mix of original and augmented data).
+
+    Returns:
+      ``fn(images [B, H, W, C]) -> {"image": [B, H, W, C]}``.
+    """
+    record = read_generator(path)
+    generator = FrozenGenerator(record["transforms"], record["sequence_length"], record["weights"])
+    ops.check_probability(prob, "prob")
+    _check_fraction(pad_fraction)
+
+    def fn(images):
+        images = _weak(ops.check_images(images), False, pad_fraction)
+        out = generator(images)
+        if prob < 1.0:
+            keep = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < prob
+            out = tf.where(keep, out, images)
+        return {"image": out}
+
+    return fn
+
+
 def _check_fraction(pad_fraction):
     if not 0.0 <= pad_fraction < 1.0:
         raise ValueError(f"pad_fraction must be in [0, 1), got {pad_fraction!r}")
@@ -216,11 +313,6 @@ def _strict(factory: Callable) -> Callable:
 
     return build
 
-
-# Learned-policy views live with their search code; imported here (no cycle: those
-# modules import ops/policies only) so that every view is reachable by name.
-from tfless.augment.search import autoaugment, randaugment  # noqa: E402
-from tfless.augment.tanda import tanda  # noqa: E402
 
 #: View-builder registry: ``VIEWS[name](**kwargs) -> fn(images) -> dict``.
 VIEWS: dict[str, Callable] = {

@@ -21,6 +21,36 @@ def _check_int(value, what: str, name: str, allowed=None, minimum=None) -> int:
     return value
 
 
+def _check_args(depth, width, groups, first_stride, name: str) -> None:
+    _check_int(depth, "depth", name)
+    if (depth - 4) % 6 or depth < 10:
+        raise ValueError(f"{name}: depth must be 6n + 4 (e.g. 28); got {depth!r}.")
+    _check_int(width, "width", name, minimum=1)
+    _check_int(groups, "groups (number of residual groups)", name, minimum=1)
+    _check_int(first_stride, "first_stride (stride of the first group)", name, allowed=(1, 2))
+
+
+_CONV = dict(padding="same", use_bias=False, kernel_initializer="he_normal")
+
+
+def _bn_act(x, tag: str, bn_synchronized: bool):
+    x = batch_norm(_BN_MOMENTUM, synchronized=bn_synchronized, name=f"{tag}_bn")(x)
+    return keras.layers.LeakyReLU(_LEAK, name=f"{tag}_act")(x)
+
+
+def _block(x0, filters, stride, activate_before_residual, tag, bn_synchronized):
+    """A pre-activation residual block; the first block shares its pre-activation."""
+    x = _bn_act(x0, f"{tag}_a", bn_synchronized)
+    if activate_before_residual:
+        x0 = x
+    x = keras.layers.Conv2D(filters, 3, strides=stride, name=f"{tag}_conv1", **_CONV)(x)
+    x = _bn_act(x, f"{tag}_b", bn_synchronized)
+    x = keras.layers.Conv2D(filters, 3, name=f"{tag}_conv2", **_CONV)(x)
+    if x0.shape[-1] != filters or stride != 1:
+        x0 = keras.layers.Conv2D(filters, 1, strides=stride, name=f"{tag}_proj", **_CONV)(x0)
+    return keras.layers.Add(name=f"{tag}_add")([x0, x])
+
+
 def wide_resnet(
     input_shape=(32, 32, 3),
     depth: int = 28,
@@ -68,43 +98,22 @@ def wide_resnet(
         if (groups, first_stride) == (3, 1)
         else f"wrn{depth}_{width}_g{groups}_s{first_stride}"
     )
-    _check_int(depth, "depth", name)
-    if (depth - 4) % 6 or depth < 10:
-        raise ValueError(f"{name}: depth must be 6n + 4 (e.g. 28); got {depth!r}.")
-    _check_int(width, "width", name, minimum=1)
-    _check_int(groups, "groups (number of residual groups)", name, minimum=1)
-    _check_int(first_stride, "first_stride (stride of the first group)", name, allowed=(1, 2))
+    _check_args(depth, width, groups, first_stride, name)
     # At least 2x2 left after the last group.
     shape = check_input_shape(input_shape, name, min_size=2 * first_stride * 2 ** (groups - 1))
     n = (depth - 4) // 6
-    conv = dict(padding="same", use_bias=False, kernel_initializer="he_normal")
-
-    def bn_act(x, tag):
-        x = batch_norm(_BN_MOMENTUM, synchronized=bn_synchronized, name=f"{tag}_bn")(x)
-        return keras.layers.LeakyReLU(_LEAK, name=f"{tag}_act")(x)
-
-    def block(x0, filters, stride, activate_before_residual, tag):
-        x = bn_act(x0, f"{tag}_a")
-        if activate_before_residual:
-            x0 = x
-        x = keras.layers.Conv2D(filters, 3, strides=stride, name=f"{tag}_conv1", **conv)(x)
-        x = bn_act(x, f"{tag}_b")
-        x = keras.layers.Conv2D(filters, 3, name=f"{tag}_conv2", **conv)(x)
-        if x0.shape[-1] != filters or stride != 1:
-            x0 = keras.layers.Conv2D(filters, 1, strides=stride, name=f"{tag}_proj", **conv)(x0)
-        return keras.layers.Add(name=f"{tag}_add")([x0, x])
-
     inputs = keras.Input(shape, name="image")
-    x = keras.layers.Conv2D(16, 3, name="stem_conv", **conv)(inputs)
+    x = keras.layers.Conv2D(16, 3, name="stem_conv", **_CONV)(inputs)
     for g in range(groups):
         filters, stride = 16 * width * 2**g, (first_stride if g == 0 else 2)
         for b in range(n):
-            x = block(
+            x = _block(
                 x,
                 filters,
                 stride if b == 0 else 1,
                 activate_before_residual=(g == 0 and b == 0),
                 tag=f"g{g}b{b}",
+                bn_synchronized=bn_synchronized,
             )
-    x = bn_act(x, "final")
+    x = _bn_act(x, "final", bn_synchronized)
     return finish(inputs, x, name, pool)

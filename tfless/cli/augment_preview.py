@@ -13,7 +13,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags
 
 PREVIEW_POLICIES = ("randaugment", "cifar10", "svhn", "imagenet", "simclr", "weak_strong")
 PREVIEW_DATASETS = ("digits", "synthetic")
@@ -53,17 +53,7 @@ def preview_grid(images, fn, path: str, num_samples: int = 4, title: str | None 
         raise ValueError(f"images must be [N, H, W, 1 or 3], got shape {images.shape}")
     if num_samples < 1:
         raise ValueError(f"num_samples must be >= 1, got {num_samples}")
-    columns = [("original", images)]
-    for draw in range(num_samples):
-        out = fn(images)
-        if isinstance(out, dict):
-            for key, value in out.items():
-                values = value if isinstance(value, (list, tuple)) else [value]
-                for i, v in enumerate(values):
-                    label = f"{key}[{i}]" if len(values) > 1 else key
-                    columns.append((f"{label} #{draw + 1}", np.asarray(v)))
-        else:
-            columns.append((f"#{draw + 1}", np.asarray(out)))
+    columns = _columns(images, fn, num_samples)
     rows, cols = images.shape[0], len(columns)
     fig, axes = plt.subplots(
         rows, cols, figsize=(1.2 * cols, 1.2 * rows + 0.6), squeeze=False, dpi=100
@@ -91,6 +81,24 @@ def preview_grid(images, fn, path: str, num_samples: int = 4, title: str | None 
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def _columns(images, fn, num_samples: int) -> list:
+    """``[(label, batch)]``: the originals, then every output batch of each call of ``fn``."""
+    import numpy as np
+
+    columns = [("original", images)]
+    for draw in range(num_samples):
+        out = fn(images)
+        if not isinstance(out, dict):
+            columns.append((f"#{draw + 1}", np.asarray(out)))
+            continue
+        for key, value in out.items():
+            values = value if isinstance(value, (list, tuple)) else [value]
+            for i, v in enumerate(values):
+                label = f"{key}[{i}]" if len(values) > 1 else key
+                columns.append((f"{label} #{draw + 1}", np.asarray(v)))
+    return columns
 
 
 def build_preview_fn(policy: str, magnitude: float = 9.0, num_layers: int = 2, flip=True):

@@ -26,7 +26,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags
 
 MODES = ("autoaugment", "randaugment_sweep", "tanda")
 
@@ -70,84 +70,100 @@ def _write_json(path, record):
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    from tfless.augment import search
+    from tfless.methods.augment import child
 
     os.makedirs(_OUTPUT.value, exist_ok=True)
-    data = search.reduced_digits(
+    data = child.reduced_digits(
         _LPC.value, _NUM_VAL.value, image_size=_IMAGE_SIZE.value, seed=_SEED.value
     )
-    child = dict(
+    run = {"autoaugment": _autoaugment, "randaugment_sweep": _sweep, "tanda": _tanda}
+    run[_MODE.value](data)
+
+
+def _child_kwargs() -> dict:
+    return dict(
         child_steps=_CHILD_STEPS.value,
         child_batch_size=_CHILD_BATCH.value,
         child_learning_rate=_CHILD_LR.value,
         seed=_SEED.value,
     )
-    op_kw = {}
-    if _OPS.value:
-        op_kw = {"ops_list": tuple(_OPS.value)}
-    if _MODE.value == "autoaugment":
-        space = search.SearchSpace(ops=tuple(_OPS.value)) if _OPS.value else None
-        result = search.autoaugment_search(
-            data,
-            space=space,
-            num_policies=_NUM_POLICIES.value,
-            policies_per_update=_PER_UPDATE.value,
-            learning_rate=_CONTROLLER_LR.value,
-            top_k=_TOP_K.value,
-            log=_log,
-            **child,
-        )
-        path = os.path.join(_OUTPUT.value, "policy.json")
-        search.save_policy(
-            path,
-            result.policy,
-            source="tfless AutoAugment search on reduced digits",
-            flags=_flag_record(),
-            no_augmentation_reward=result.baseline_reward,
-            best_rewards=sorted((h["reward"] for h in result.history), reverse=True)[:10],
-            seconds=round(result.seconds, 1),
-            history=result.history,
-        )
-        print(f"wrote {path}: {len(result.policy)} sub-policies in {result.seconds:.0f} s")
-    elif _MODE.value == "randaugment_sweep":
-        rows = search.randaugment_sweep(
-            data,
-            num_layers=[int(n) for n in _GRID_N.value],
-            magnitudes=[float(m) for m in _GRID_M.value],
-            repeats=_REPEATS.value,
-            log=_log,
-            **op_kw,
-            **child,
-        )
-        _write_json(
-            os.path.join(_OUTPUT.value, "randaugment_sweep.json"),
-            {"rows": rows, "flags": _flag_record()},
-        )
-        table = search.sweep_markdown(rows)
-        best = rows[0]
-        text = (
-            "# RandAugment N x M sweep (validation accuracy %, reduced digits)\n\n"
-            f"{table}\nBest: N={best['num_layers']}, M={best['magnitude']:g} "
-            f"({100 * best['val_accuracy']:.1f}%).\n"
-        )
-        with open(os.path.join(_OUTPUT.value, "randaugment_sweep.md"), "w") as f:
-            f.write(text)
-        print(text)
-    else:
-        from tfless.augment import tanda
 
-        generator, history = tanda.train_tanda(
-            data["x_train"],
-            steps=_TANDA_STEPS.value,
-            sequence_length=_TANDA_LENGTH.value,
-            **({"ops_list": tuple(_OPS.value)} if _OPS.value else {}),
-            generator_learning_rate=_CONTROLLER_LR.value,
-            seed=_SEED.value,
-            log=_log,
-        )
-        path = os.path.join(_OUTPUT.value, "tanda_generator.json")
-        tanda.save_generator(path, generator, history=history, flags=_flag_record())
-        print(f"wrote {path}")
+
+def _autoaugment(data) -> None:
+    from tfless.augment.policies import save_policy
+    from tfless.augment.search_space import SearchSpace
+    from tfless.methods.augment.autoaugment_search import autoaugment_search
+
+    space = SearchSpace(ops=tuple(_OPS.value)) if _OPS.value else None
+    result = autoaugment_search(
+        data,
+        space=space,
+        num_policies=_NUM_POLICIES.value,
+        policies_per_update=_PER_UPDATE.value,
+        learning_rate=_CONTROLLER_LR.value,
+        top_k=_TOP_K.value,
+        log=_log,
+        **_child_kwargs(),
+    )
+    path = os.path.join(_OUTPUT.value, "policy.json")
+    save_policy(
+        path,
+        result.policy,
+        source="tfless AutoAugment search on reduced digits",
+        flags=_flag_record(),
+        no_augmentation_reward=result.baseline_reward,
+        best_rewards=sorted((h["reward"] for h in result.history), reverse=True)[:10],
+        seconds=round(result.seconds, 1),
+        history=result.history,
+    )
+    print(f"wrote {path}: {len(result.policy)} sub-policies in {result.seconds:.0f} s")
+
+
+def _sweep(data) -> None:
+    from tfless.methods.augment.randaugment_sweep import randaugment_sweep, sweep_markdown
+
+    rows = randaugment_sweep(
+        data,
+        num_layers=[int(n) for n in _GRID_N.value],
+        magnitudes=[float(m) for m in _GRID_M.value],
+        repeats=_REPEATS.value,
+        log=_log,
+        **({"ops_list": tuple(_OPS.value)} if _OPS.value else {}),
+        **_child_kwargs(),
+    )
+    _write_json(
+        os.path.join(_OUTPUT.value, "randaugment_sweep.json"),
+        {"rows": rows, "flags": _flag_record()},
+    )
+    best = rows[0]
+    text = (
+        "# RandAugment N x M sweep (validation accuracy %, reduced digits)\n\n"
+        f"{sweep_markdown(rows)}\nBest: N={best['num_layers']}, M={best['magnitude']:g} "
+        f"({100 * best['val_accuracy']:.1f}%).\n"
+    )
+    with open(os.path.join(_OUTPUT.value, "randaugment_sweep.md"), "w") as f:
+        f.write(text)
+    print(text)
+
+
+def _tanda(data) -> None:
+    from tfless.augment.tanda import TANDA_MAGNITUDES
+    from tfless.methods.augment.tanda import save_generator, train_tanda
+
+    # --ops replaces the default TF list's ops, each at the default list's magnitudes.
+    transforms = [(n, float(m)) for n in _OPS.value for m in TANDA_MAGNITUDES]
+    generator, history = train_tanda(
+        data["x_train"],
+        steps=_TANDA_STEPS.value,
+        sequence_length=_TANDA_LENGTH.value,
+        **({"transforms": transforms} if _OPS.value else {}),
+        generator_learning_rate=_CONTROLLER_LR.value,
+        seed=_SEED.value,
+        log=_log,
+    )
+    path = os.path.join(_OUTPUT.value, "tanda_generator.json")
+    save_generator(path, generator, history=history, flags=_flag_record())
+    print(f"wrote {path}")
 
 
 def _flag_record() -> dict:

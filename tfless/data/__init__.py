@@ -1,5 +1,11 @@
-"""Datasets, label splits and synthetic data."""
+"""Datasets, label splits, synthetic data and the training input pipelines.
 
+``tfless.data.pipelines.build_data`` turns ``config.data`` into the batched, augmented
+training stream and the test batches (it applies the view builders of
+``tfless.augment.views``).
+"""
+
+from tfless.data.arrays import to_arrays
 from tfless.data.datasets import (
     BUILTIN_DATASETS,
     TFDS_DATASETS,
@@ -12,7 +18,13 @@ from tfless.data.datasets import (
     load,
     mnist5k_arrays,
 )
-from tfless.data.splits import imbalanced_indices, labeled_unlabeled_split, select, split_hash
+from tfless.data.splits import (
+    imbalanced_indices,
+    labeled_unlabeled_split,
+    select,
+    split_hash,
+    validate_labeled_split,
+)
 
 __all__ = [
     "BUILTIN_DATASETS",
@@ -29,4 +41,6 @@ __all__ = [
     "mnist5k_arrays",
     "select",
     "split_hash",
+    "to_arrays",
+    "validate_labeled_split",
 ]

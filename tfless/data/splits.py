@@ -58,6 +58,35 @@ def labeled_unlabeled_split(
     return labeled, unlabeled, split_hash(labeled)
 
 
+def validate_labeled_split(labels, num_classes: int, name: str = "Labeled split") -> None:
+    """Raises ``ValueError`` unless every class in ``[0, num_classes)`` has a labeled example.
+
+    A class without any labeled example cannot be learned by a (semi-)supervised method,
+    so the pipelines check the labeled subset before training.
+
+    Args:
+      labels: int array ``[N_labeled]`` of the labeled subset.
+      num_classes: number of classes of the task.
+      name: how error messages name the subset, e.g. ``"The labeled split of 'digits'"``.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    if labels.size == 0:
+        raise ValueError(f"{name} is empty; expected examples of {num_classes} classes.")
+    bad = labels[(labels < 0) | (labels >= num_classes)]
+    if bad.size:
+        raise ValueError(
+            f"{name} has label(s) {sorted(set(bad.tolist()))} outside [0, {num_classes})."
+        )
+    counts = np.bincount(labels.astype(np.int64), minlength=num_classes)
+    empty = [int(c) for c in np.flatnonzero(counts == 0)]
+    if empty:
+        raise ValueError(
+            f"{name} has zero examples of class(es) {empty} (counts per class: "
+            f"{counts.tolist()}); expected at least one labeled example of each of the "
+            f"{num_classes} classes."
+        )
+
+
 def imbalanced_indices(labels, imbalance_ratio: float, seed: int = 0) -> np.ndarray:
     """Long-tailed subsample: class ``i`` keeps ``n_max * ratio**(-i / (C - 1))`` examples.
 

@@ -63,14 +63,3 @@ def shapes_arrays(
         img += rng.normal(0, 0.03, size=img.shape).astype(np.float32)
         images[i] = np.clip(img, 0.0, 1.0)
     return images, labels
-
-
-def random_batch(
-    batch_size: int = 8, image_shape=(16, 16, 3), num_classes: int = 4, seed: int = 0
-) -> dict[str, np.ndarray]:
-    """A random dict batch ``{'image', 'label'}`` for shape tests."""
-    rng = np.random.RandomState(seed)
-    return {
-        "image": rng.uniform(size=(batch_size, *image_shape)).astype(np.float32),
-        "label": rng.randint(0, num_classes, size=[batch_size]).astype(np.int32),
-    }

@@ -5,8 +5,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from tfless.data.arrays import to_arrays
 from tfless.evaluation.features import extract_features
 from tfless.evaluation.linear_probe import linear_probe_features
+from tfless.evaluation.settings import DEFAULTS
 
 
 class OnlineLinearProbe(keras.callbacks.Callback):
@@ -26,7 +28,9 @@ class OnlineLinearProbe(keras.callbacks.Callback):
         ``eval_every`` steps).
       batch_size: feature-extraction batch size.
 
-    After training, ``self.history`` lists ``(epoch, probe_accuracy)``.
+    The probe's parameters are those of the end-of-run linear probe
+    (:data:`tfless.evaluation.DEFAULTS`). After training, ``self.history`` lists
+    ``(epoch, probe_accuracy)``.
     """
 
     def __init__(
@@ -36,7 +40,7 @@ class OnlineLinearProbe(keras.callbacks.Callback):
         test_images,
         test_labels,
         every_n_epochs: int = 1,
-        batch_size: int = 256,
+        batch_size: int = DEFAULTS.batch_size,
     ):
         super().__init__()
         if every_n_epochs < 1:
@@ -50,13 +54,9 @@ class OnlineLinearProbe(keras.callbacks.Callback):
         self.history: list[tuple[int, float]] = []
 
     def probe(self) -> float:
-        """Linear-probe test accuracy of the model's current encoder."""
-        if hasattr(self.model, "feature_encoder"):
-            encoder = self.model.feature_encoder()
-        else:
-            encoder = getattr(self.model, "encoder", self.model)
-        train_f = extract_features(encoder, self.train_images, self.batch_size)
-        test_f = extract_features(encoder, self.test_images, self.batch_size)
+        """Linear-probe test accuracy of the model's current feature network."""
+        train_f = extract_features(self.model, self.train_images, self.batch_size)
+        test_f = extract_features(self.model, self.test_images, self.batch_size)
         return linear_probe_features(train_f, self.train_labels, test_f, self.test_labels)[
             "linear_accuracy"
         ]
@@ -68,3 +68,27 @@ class OnlineLinearProbe(keras.callbacks.Callback):
         self.history.append((int(epoch), acc))
         if logs is not None:
             logs["probe_accuracy"] = acc
+
+
+def online_probe_callbacks(data, config) -> list:
+    """The trainer's online probe: ``[OnlineLinearProbe]`` when the config asks for one.
+
+    Args:
+      data: the trainer's data (``raw_train``: unbatched training split of
+        ``{"image", "label", ...}``; ``test``: batched test split).
+      config: the run config; ``eval.online_probe_every`` (epochs, i.e.
+        ``train.eval_every`` steps; 0 or absent: no probe) and
+        ``eval.online_probe_examples`` (training images the probe fits on, default 1000).
+        Labels are read only by the probe, never by the method.
+
+    Returns:
+      a list with the probe, or ``[]``.
+    """
+    eval_cfg = (config.get("eval", None) if config is not None else None) or {}
+    every = int(eval_cfg.get("online_probe_every", 0) or 0)
+    if not every or getattr(data, "raw_train", None) is None:
+        return []
+    limit = int(eval_cfg.get("online_probe_examples", 1000) or 1000)
+    x, y = to_arrays(data.raw_train.take(limit))
+    xt, yt = to_arrays(data.test.unbatch())
+    return [OnlineLinearProbe(x, y, xt, yt, every_n_epochs=every)]

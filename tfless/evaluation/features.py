@@ -1,7 +1,7 @@
 """Turning any encoder into a feature function, and caching its features.
 
 The harness evaluates "any encoder": a :class:`tfless.methods.Method` (its
-``encoder``), any ``keras.Model``, a ``keras.layers.TFSMLayer``, an object from
+``feature_encoder()``), any ``keras.Model``, a ``keras.layers.TFSMLayer``, an object from
 ``tf.saved_model.load`` whose ``serving_default`` signature takes ``image`` and
 returns ``feature_vector`` (the tfless export contract), the path of such an
 export, or any callable ``images [B, H, W, C] -> features [B, D]``.
@@ -15,6 +15,24 @@ from collections.abc import Callable
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfless.evaluation.settings import DEFAULTS
+
+
+def keras_encoder(encoder) -> keras.Model | None:
+    """The ``keras.Model`` whose outputs are the features of ``encoder``, or None.
+
+    A method (any ``keras.Model`` with ``feature_encoder()``) gives that network (the
+    one that is evaluated and exported; CPC's differs from its ``encoder``), another
+    ``keras.Model`` with a ``keras.Model`` attribute ``encoder`` gives that, any other
+    ``keras.Model`` itself. Exports, TFSMLayers and callables give None.
+    """
+    if not isinstance(encoder, keras.Model):
+        return None
+    if callable(getattr(encoder, "feature_encoder", None)):
+        return encoder.feature_encoder()
+    inner = getattr(encoder, "encoder", None)
+    return inner if isinstance(inner, keras.Model) else encoder
 
 
 def _from_saved_model(obj) -> Callable:
@@ -35,7 +53,7 @@ def feature_fn(encoder) -> Callable:
     """Returns a callable ``images float32 [B, H, W, C] in [0, 1] -> features [B, D]``.
 
     Args:
-      encoder: a tfless ``Method`` (uses ``encoder``), a ``keras.Model`` or layer
+      encoder: a tfless ``Method`` (see :func:`keras_encoder`), a ``keras.Model`` or layer
         (called with ``training=False``), a ``keras.layers.TFSMLayer`` (its output dict's
         ``feature_vector``), a loaded SavedModel with a ``serving_default`` signature, a
         path to a SavedModel export directory, or any callable ``images -> features``.
@@ -49,9 +67,9 @@ def feature_fn(encoder) -> Callable:
         if not os.path.isfile(os.path.join(path, "saved_model.pb")):
             raise ValueError(f"{path!r} is not a SavedModel directory (no saved_model.pb).")
         return _from_saved_model(tf.saved_model.load(path))
-    inner = getattr(encoder, "encoder", None)
-    if isinstance(encoder, keras.Model) and isinstance(inner, keras.Model):
-        encoder = inner
+    model = keras_encoder(encoder)
+    if model is not None:
+        encoder = model
     if isinstance(encoder, keras.layers.TFSMLayer):
 
         def tfsm(images):
@@ -76,7 +94,9 @@ def feature_fn(encoder) -> Callable:
     )
 
 
-def extract_features(encoder, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
+def extract_features(
+    encoder, images: np.ndarray, batch_size: int = DEFAULTS.batch_size
+) -> np.ndarray:
     """Features of ``images`` in batches, as a NumPy array.
 
     Args:

@@ -15,15 +15,15 @@ import numpy as np
 import tensorflow as tf
 
 from tfless.data.splits import labeled_unlabeled_split
+from tfless.evaluation.features import keras_encoder
 from tfless.evaluation.linear_probe import _check_xy
+from tfless.evaluation.settings import DEFAULTS
 from tfless.layers.batchnorm import bn_layers
-
-DEFAULT_FRACTIONS = (0.01, 0.1, 1.0)
 
 
 def trainable_copy(encoder) -> keras.layers.Layer:
-    """A trainable copy of ``encoder`` (a Method's encoder, a ``keras.Model``, or the
-    directory of a SavedModel export, loaded as a trainable ``TFSMLayer``).
+    """A trainable copy of ``encoder`` (a Method's feature network, a ``keras.Model``, or
+    the directory of a SavedModel export, loaded as a trainable ``TFSMLayer``).
 
     Raises:
       ValueError: for objects whose weights cannot be trained (a bare callable, an
@@ -33,12 +33,10 @@ def trainable_copy(encoder) -> keras.layers.Layer:
         return keras.layers.TFSMLayer(
             os.fspath(encoder), call_endpoint="serving_default", trainable=True
         )
-    inner = getattr(encoder, "encoder", None)
-    if isinstance(encoder, keras.Model) and isinstance(inner, keras.Model):
-        encoder = inner
-    if isinstance(encoder, keras.Model):
-        copy = keras.models.clone_model(encoder)
-        copy.set_weights(encoder.get_weights())
+    model = keras_encoder(encoder)
+    if model is not None:
+        copy = keras.models.clone_model(model)
+        copy.set_weights(model.get_weights())
         copy.trainable = True
         return copy
     raise ValueError(
@@ -125,12 +123,12 @@ def finetune(
     train_labels,
     test_images,
     test_labels,
-    fractions=DEFAULT_FRACTIONS,
-    steps: int = 300,
-    batch_size: int = 64,
-    learning_rate: float = 1e-3,
-    seed: int = 0,
-    precise_bn: bool = True,
+    fractions=DEFAULTS.finetune_fractions,
+    steps: int = DEFAULTS.finetune_steps,
+    batch_size: int = DEFAULTS.finetune_batch_size,
+    learning_rate: float = DEFAULTS.finetune_learning_rate,
+    seed: int = DEFAULTS.seed,
+    precise_bn: bool = DEFAULTS.finetune_precise_bn,
 ) -> dict:
     """Fine-tunes a copy of the encoder + a Dense head for each label fraction.
 

@@ -4,24 +4,24 @@ The protocol of Wu, Xiong, Yu & Lin 2018 ("Unsupervised Feature Learning via
 Non-Parametric Instance Discrimination", Sec. 3.4): features are L2-normalised,
 the k training features with the highest cosine similarity ``s_i`` to a test
 feature vote for their class with weight ``exp(s_i / tau)``, and the class with
-the largest summed weight wins. Defaults k=200, tau=0.1 (the paper's, also
-InstDisc/MoCo/lightly's kNN monitors).
+the largest summed weight wins. Defaults: :data:`tfless.evaluation.DEFAULTS`
+(k=200, tau=0.1, the paper's values).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from tfless.evaluation.features import extract_features
 from tfless.evaluation.linear_probe import _check_xy
+from tfless.evaluation.settings import DEFAULTS
 
 
 def knn_predict(
     train_features,
     train_labels,
     test_features,
-    k: int = 200,
-    temperature: float = 0.1,
+    k: int = DEFAULTS.knn_k,
+    temperature: float = DEFAULTS.knn_temperature,
     num_classes: int | None = None,
     chunk_size: int = 1024,
 ) -> np.ndarray:
@@ -67,36 +67,15 @@ def knn_predict(
 
 
 def knn_features(
-    train_features, train_labels, test_features, test_labels, k: int = 200, temperature: float = 0.1
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    k: int = DEFAULTS.knn_k,
+    temperature: float = DEFAULTS.knn_temperature,
 ) -> dict:
     """Weighted-kNN top-1 accuracy of cached features; returns ``{"knn_accuracy": float}``."""
     test_f, test_y = _check_xy(test_features, test_labels, "test")
     num_classes = int(max(np.max(train_labels), np.max(test_y))) + 1
     scores = knn_predict(train_features, train_labels, test_f, k, temperature, num_classes)
     return {"knn_accuracy": float(np.mean(scores.argmax(axis=1) == test_y))}
-
-
-def knn_evaluate(
-    encoder,
-    train_images,
-    train_labels,
-    test_images,
-    test_labels,
-    k: int = 200,
-    temperature: float = 0.1,
-    batch_size: int = 256,
-) -> dict:
-    """Weighted kNN of any encoder (see :func:`tfless.evaluation.feature_fn`).
-
-    Args:
-      encoder: Method, keras.Model, TFSMLayer, SavedModel (object or path) or callable.
-      train_images, test_images: float32 ``[N, H, W, C]`` in [0, 1].
-      train_labels, test_labels: int ``[N]``.
-      k, temperature: see :func:`knn_predict`.
-
-    Returns:
-      ``{"knn_accuracy": float}``.
-    """
-    train_f = extract_features(encoder, train_images, batch_size)
-    test_f = extract_features(encoder, test_images, batch_size)
-    return knn_features(train_f, train_labels, test_f, test_labels, k, temperature)

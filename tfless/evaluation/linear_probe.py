@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tfless.evaluation.features import extract_features
+from tfless.evaluation.settings import DEFAULTS
 
 
 def _check_xy(features: np.ndarray, labels: np.ndarray, what: str) -> tuple[np.ndarray, np.ndarray]:
@@ -28,7 +28,12 @@ def _check_xy(features: np.ndarray, labels: np.ndarray, what: str) -> tuple[np.n
     return features, labels
 
 
-def fit_linear_probe(train_features, train_labels, c: float = 1.0, max_iter: int = 1000):
+def fit_linear_probe(
+    train_features,
+    train_labels,
+    c: float = DEFAULTS.probe_c,
+    max_iter: int = DEFAULTS.probe_max_iter,
+):
     """Fits the probe on cached features; returns a fitted sklearn pipeline.
 
     Args:
@@ -60,48 +65,27 @@ def fit_linear_probe(train_features, train_labels, c: float = 1.0, max_iter: int
 
 
 def linear_probe_features(
-    train_features, train_labels, test_features, test_labels, c: float = 1.0
+    train_features,
+    train_labels,
+    test_features,
+    test_labels,
+    c: float = DEFAULTS.probe_c,
+    max_iter: int = DEFAULTS.probe_max_iter,
 ) -> dict:
     """Linear-probe top-1 accuracy of cached features.
 
     Args:
       train_features, test_features: float ``[N, D]`` / ``[M, D]``.
       train_labels, test_labels: int ``[N]`` / ``[M]``.
-      c: inverse L2 strength, see :func:`fit_linear_probe`.
+      c, max_iter: see :func:`fit_linear_probe`.
 
     Returns:
       ``{"linear_accuracy": float, "linear_train_accuracy": float}``.
     """
-    probe = fit_linear_probe(train_features, train_labels, c=c)
+    probe = fit_linear_probe(train_features, train_labels, c=c, max_iter=max_iter)
     xt, yt = _check_xy(test_features, test_labels, "test")
     x, y = _check_xy(train_features, train_labels, "train")
     return {
         "linear_accuracy": float(np.mean(probe.predict(xt) == yt)),
         "linear_train_accuracy": float(np.mean(probe.predict(x) == y)),
     }
-
-
-def linear_probe(
-    encoder,
-    train_images,
-    train_labels,
-    test_images,
-    test_labels,
-    c: float = 1.0,
-    batch_size: int = 256,
-) -> dict:
-    """Linear probe of any encoder (see :func:`tfless.evaluation.feature_fn`).
-
-    Args:
-      encoder: Method, keras.Model, TFSMLayer, SavedModel (object or path) or callable.
-      train_images, test_images: float32 ``[N, H, W, C]`` in [0, 1].
-      train_labels, test_labels: int ``[N]``.
-      c: inverse L2 strength of the logistic regression.
-      batch_size: feature-extraction batch size.
-
-    Returns:
-      ``{"linear_accuracy", "linear_train_accuracy"}``.
-    """
-    train_f = extract_features(encoder, train_images, batch_size)
-    test_f = extract_features(encoder, test_images, batch_size)
-    return linear_probe_features(train_f, train_labels, test_f, test_labels, c=c)

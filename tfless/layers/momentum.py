@@ -51,16 +51,51 @@ def momentum_update(targets, sources, decay) -> None:
     )
 
 
-def clone_network(source: keras.Model) -> keras.Model:
-    """A new functional/sequential model with ``source``'s structure and a copy of its weights."""
+def clone_network(
+    source: keras.Model, name: str | None = None, local_bn: bool = False
+) -> keras.Model:
+    """A new functional/sequential model with ``source``'s structure and a copy of its weights.
+
+    Args:
+      source: built functional or sequential model.
+      name: name of the copy (default: Keras' own).
+      local_bn: make every batch norm of the copy per-replica (``synchronized=False``).
+        MoCo's key encoder needs this: after BN shuffling its keys must be normalized
+        with the statistics of each replica's (shuffled) slice of the batch.
+    """
     if not isinstance(source, keras.Model):
         raise ValueError(
             f"clone_network expects a built functional or sequential keras.Model; got "
             f"{type(source).__name__}."
         )
-    copy = keras.models.clone_model(source)
+
+    def clone_layer(layer):
+        config = layer.get_config()
+        if local_bn and isinstance(layer, keras.layers.BatchNormalization):
+            config["synchronized"] = False
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(source, clone_function=clone_layer)
     copy.set_weights(source.get_weights())
+    if name is not None:
+        copy.name = name
+    if hasattr(source, "feature_dim"):
+        copy.feature_dim = source.feature_dim
     return copy
+
+
+def momentum_update_trainable(target: keras.Model, source: keras.Model, momentum) -> None:
+    """``theta_k <- m theta_k + (1 - m) theta_q`` on trainable weights (He et al. 2019, Eq. 2).
+
+    For MoCo's key network, a :func:`clone_network` left trainable (rather than a
+    :class:`MomentumCopy`): a frozen Keras ``BatchNormalization`` always normalizes
+    with its moving statistics, while MoCo's key encoder normalizes with the
+    statistics of the key batch, as in the paper; the method leaves the copy's
+    variables out of the optimizer instead. Batch-norm moving statistics are not
+    averaged: the key encoder keeps its own, from its own forward passes. Works in a
+    replica context.
+    """
+    momentum_update(target.trainable_weights, source.trainable_weights, momentum)
 
 
 class MomentumCopy(keras.layers.Layer):

@@ -139,11 +139,6 @@ def soft_cross_entropy(targets, logits):
     return ops.mean(-ops.sum(targets * ops.log_softmax(logits, axis=-1), axis=-1))
 
 
-def weighted_cross_entropy(labels, logits, weights):
-    """``sum_b(w_b * CE_b) / B``: Iscen et al. 2019's weighted loss (weights ``[B]``)."""
-    return masked_cross_entropy(labels, logits, weights)
-
-
 def softmax_mse(student_logits, teacher_probs):
     """Mean Teacher's consistency ``mean_{b,c}(softmax(student)_bc - teacher_bc)^2``.
 
@@ -245,6 +240,49 @@ def vat_direction(logits_fn, x, logits, xi=1e-6, num_iterations=1, initial=None,
 # ------------------------------------------------------------------------ label diffusion
 
 
+def _normalized_knn_graph(feats, k: int, gamma: float, chunk: int):
+    """``D^-1/2 W D^-1/2`` (sparse ``[N, N]``) of the symmetric kNN affinities of unit rows."""
+    import scipy.sparse
+
+    n = feats.shape[0]
+    nbrs, vals = [], []
+    # Row blocks keep memory at chunk x N instead of N x N (CIFAR: 50k x 50k would be 20 GB).
+    for start in range(0, n, chunk):
+        sims = feats[start : start + chunk] @ feats.T
+        sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = -np.inf
+        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+        nbrs.append(idx)
+        vals.append(np.maximum(np.take_along_axis(sims, idx, axis=1), 0.0) ** gamma)
+    nbrs, vals = np.concatenate(nbrs), np.concatenate(vals)
+    rows = np.repeat(np.arange(n), k)
+    a = scipy.sparse.csr_matrix((vals.ravel(), (rows, nbrs.ravel())), shape=(n, n))
+    w = a + a.T
+    w.setdiag(0.0)
+    w.eliminate_zeros()
+    degree = np.asarray(w.sum(axis=1)).ravel()
+    dinv = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
+    dmat = scipy.sparse.diags(dinv)
+    return dmat @ w @ dmat
+
+
+def _diffuse(wn, alpha, labels, labeled_mask, num_classes, tol, max_iterations):
+    """Scores ``[N, C]``: ``(I - alpha W_n) z_c = y_c`` solved by CG for each labeled class."""
+    import scipy.sparse
+    import scipy.sparse.linalg
+
+    n = wn.shape[0]
+    system = scipy.sparse.eye(n) - alpha * wn
+    scores = np.zeros((n, num_classes))
+    for c in range(num_classes):
+        y = np.zeros(n)
+        y[labeled_mask & (labels == c)] = 1.0
+        if not y.any():
+            continue
+        z, _ = scipy.sparse.linalg.cg(system, y, rtol=tol, maxiter=max_iterations)
+        scores[:, c] = z
+    return scores
+
+
 def label_diffusion(
     features,
     labels,
@@ -285,42 +323,13 @@ def label_diffusion(
       ``class_weights_c = N / (C |L_c|)`` is the inverse frequency of class ``c``
       among the labeled + pseudo-labeled examples.
     """
-    import scipy.sparse
-    import scipy.sparse.linalg
-
     feats = np.asarray(features, dtype=np.float64)
     feats = feats / np.maximum(np.linalg.norm(feats, axis=1, keepdims=True), 1e-12)
     labels = np.asarray(labels).astype(np.int64)
     labeled_mask = np.asarray(labeled_mask, dtype=bool)
     n = feats.shape[0]
-    k = int(min(k, n - 1))
-    nbrs, vals = [], []
-    # Row blocks keep memory at chunk x N instead of N x N (CIFAR: 50k x 50k would be 20 GB).
-    for start in range(0, n, chunk):
-        sims = feats[start : start + chunk] @ feats.T
-        sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = -np.inf
-        idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        nbrs.append(idx)
-        vals.append(np.maximum(np.take_along_axis(sims, idx, axis=1), 0.0) ** gamma)
-    nbrs, vals = np.concatenate(nbrs), np.concatenate(vals)
-    rows = np.repeat(np.arange(n), k)
-    a = scipy.sparse.csr_matrix((vals.ravel(), (rows, nbrs.ravel())), shape=(n, n))
-    w = a + a.T
-    w.setdiag(0.0)
-    w.eliminate_zeros()
-    degree = np.asarray(w.sum(axis=1)).ravel()
-    dinv = 1.0 / np.sqrt(np.maximum(degree, 1e-12))
-    dmat = scipy.sparse.diags(dinv)
-    wn = dmat @ w @ dmat
-    system = scipy.sparse.eye(n) - alpha * wn
-    scores = np.zeros((n, num_classes))
-    for c in range(num_classes):
-        y = np.zeros(n)
-        y[labeled_mask & (labels == c)] = 1.0
-        if not y.any():
-            continue
-        z, _ = scipy.sparse.linalg.cg(system, y, rtol=tol, maxiter=max_iterations)
-        scores[:, c] = z
+    wn = _normalized_knn_graph(feats, int(min(k, n - 1)), gamma, chunk)
+    scores = _diffuse(wn, alpha, labels, labeled_mask, num_classes, tol, max_iterations)
     scores = np.maximum(scores, 0.0)
     sums = scores.sum(axis=1, keepdims=True)
     probs = np.where(sums > 0, scores / np.maximum(sums, 1e-12), 1.0 / num_classes)

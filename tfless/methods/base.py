@@ -1,34 +1,73 @@
 """The method contract shared by every tfless method.
 
 A method is a ``keras.Model`` subclass that holds built sub-models and scalar
-hyperparameters, reads dict batches (see DESIGN.md), and exposes ``encoder``:
-the network that gets exported. Most methods override :meth:`compute_loss`
-only: it receives the whole batch dict as ``x``, runs whatever forward passes
-the method needs, updates the method's metric trackers and returns the
-replica-local mean loss. :meth:`Method.train_step` turns that into one
-optimizer step that is correct under ``tf.distribute`` (the loss is scaled so
-that gradients summed over replicas equal the gradient of the global-batch
-mean), and then calls :meth:`after_train_step` for updates that follow the
-step (EMA teachers, MoCo's key encoder and queue).
+hyperparameters (never a config object), reads dict batches, and exposes
+``encoder``: the network that gets exported. What a method declares to the trainer:
 
-Methods with several optimizers or meta-learning override ``train_step``
-itself, and keep the same return value: ``{tracker_name: value}``.
+* :attr:`Method.input_keys`: the batch keys it reads, checked on the first batch
+  before training starts (:meth:`Method.check_inputs`);
+* :attr:`Method.has_classifier`: whether it evaluates its own classification head
+  (``test_step`` reporting ``accuracy``; True for :class:`ClassifierMixin` methods);
+* :meth:`Method.callbacks`: the Keras callbacks it needs during ``fit`` (DeepCluster's
+  clustering, label propagation's diffusion), built from the trainer's data.
+
+Most methods override :meth:`Method.compute_loss` only: it receives the whole batch
+dict as ``x``, runs whatever forward passes the method needs, updates the method's
+metric trackers and returns the replica-local mean loss. :meth:`Method.train_step`
+turns that into one optimizer step that is correct under ``tf.distribute`` (the loss
+is scaled so that gradients summed over replicas equal the gradient of the
+global-batch mean), and then calls :meth:`Method.after_train_step` for updates that
+follow the step (EMA teachers, MoCo's key encoder and queue, PIRL's memory bank).
+Tensors of the step that such an update needs are handed over with
+:meth:`Method.keep_for_update`.
+
+Methods with several optimizers or meta-learning override ``train_step`` itself,
+and keep the same return value: ``{tracker_name: value}``.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
+
 import keras
 import tensorflow as tf
-from keras.src.losses import loss as _keras_loss
 
 
 def scale_for_replicas(loss):
     """Divides a replica-local mean loss by the number of replicas in sync.
 
     Summing the gradients of the scaled per-replica losses (what
-    ``tf.distribute`` does) then gives the gradient of the global-batch mean.
+    ``tf.distribute`` does) then gives the gradient of the global-batch mean. The
+    loss is multiplied by ``1 / replicas`` in its own dtype, as Keras' ``fit`` scales
+    losses, so the two agree bit for bit; with one replica it is returned unchanged.
     """
-    return _keras_loss.scale_loss_for_distribution(loss)
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    if replicas == 1:
+        return loss
+    loss = tf.convert_to_tensor(loss)
+    return loss * tf.cast(1.0 / replicas, loss.dtype)
+
+
+def batch_key_paths(batch) -> list[str]:
+    """The keys of a (nested) dict batch as ``/``-joined paths, sorted.
+
+    ``{"labeled": {"image", "label"}, "unlabeled": {"image_weak"}}`` gives
+    ``["labeled/image", "labeled/label", "unlabeled/image_weak"]``; a dict entry also
+    counts as present itself (``"labeled"``).
+    """
+    paths = []
+    for key, value in batch.items():
+        paths.append(str(key))
+        if isinstance(value, Mapping):
+            paths += [f"{key}/{sub}" for sub in batch_key_paths(value)]
+    return sorted(paths)
+
+
+def missing_input_keys(batch, input_keys) -> list[str]:
+    """The entries of ``input_keys`` that ``batch`` lacks (see :attr:`Method.input_keys`)."""
+    present = set(batch_key_paths(batch)) if isinstance(batch, Mapping) else set()
+    return [k for k in input_keys if not any(alt in present for alt in k.split("|"))]
 
 
 def l2_weight_penalty(variables, weight_decay: float):
@@ -44,6 +83,27 @@ def l2_weight_penalty(variables, weight_decay: float):
     return weight_decay * tf.add_n([tf.reduce_sum(tf.square(v)) for v in kernels]) / 2.0
 
 
+class _StepTensors:
+    """Tensors of a step's loss kept for the update after it, per thread.
+
+    ``MirroredStrategy`` traces each replica's step in its own thread, so each
+    replica's tensors are kept apart by thread. A plain object rather than a dict
+    attribute, so that neither Keras nor ``tf.train.Checkpoint`` tracks it: the
+    checkpoint layout stays that of the method's variables alone.
+    """
+
+    __slots__ = ("by_thread",)
+
+    def __init__(self):
+        self.by_thread = {}
+
+    def put(self, tensors: dict) -> None:
+        self.by_thread[threading.get_ident()] = dict(tensors)
+
+    def pop(self) -> dict:
+        return self.by_thread.pop(threading.get_ident(), {})
+
+
 class Method(keras.Model):
     """Base class of tfless methods.
 
@@ -56,13 +116,45 @@ class Method(keras.Model):
     list them in :attr:`metrics` via attribute assignment; ``loss`` always exists.
     """
 
-    #: batch keys the method reads; checked by the trainer before training starts.
+    #: Batch keys the method reads, checked on the first batch before training starts
+    #: (:meth:`check_inputs`). A key of a nested dict is its ``/``-joined path
+    #: (``"labeled/image"``); ``"a|b"`` accepts either key. Keys read only when present
+    #: (monitoring labels such as ``true_label``) are not listed.
     input_keys: tuple[str, ...] = ("image",)
+
+    #: True when the method evaluates its own classification head: ``test_step``
+    #: reports ``accuracy`` and ``loss`` on ``{"image", "label"}`` batches, so the
+    #: trainer validates with it and reports ``test_accuracy``.
+    has_classifier: bool = False
 
     def __init__(self, encoder: keras.Model, name: str | None = None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.encoder = encoder
         self.loss_tracker = keras.metrics.Mean(name="loss")
+        self._step_tensors = _StepTensors()
+
+    # ------------------------------------------------------------------ contract
+    def check_inputs(self, batch) -> None:
+        """Raises ``ValueError`` if ``batch`` lacks a key of :attr:`input_keys`.
+
+        The message names the method, the missing keys and the keys the batch has.
+        """
+        missing = missing_input_keys(batch, self.input_keys)
+        if missing:
+            present = batch_key_paths(batch) if isinstance(batch, Mapping) else type(batch).__name__
+            raise ValueError(
+                f"{type(self).__name__} ({self.name!r}) reads batch keys "
+                f"{list(self.input_keys)}; the batch lacks {missing}. It has {present}."
+            )
+
+    def callbacks(self, data) -> list[keras.callbacks.Callback]:
+        """Keras callbacks the method needs during ``fit``; default none.
+
+        Args:
+          data: the trainer's data (:class:`tfless.data.pipelines.Data`: ``raw_train``,
+            ``labeled_indices``, ``num_train``, ``test``).
+        """
+        return []
 
     # ------------------------------------------------------------------ training
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
@@ -74,6 +166,26 @@ class Method(keras.Model):
             f"{type(self).__name__} must override compute_loss or train_step."
         )
 
+    def optimized_variables(self) -> list:
+        """The variables the optimizer updates: every trainable variable by default.
+
+        A method whose momentum copy keeps trainable batch-norm layers (MoCo's key
+        encoder normalizes with batch statistics) leaves that copy out here.
+        """
+        return self.trainable_variables
+
+    def keep_for_update(self, **tensors) -> None:
+        """Hands tensors of this step's :meth:`compute_loss` to :meth:`after_train_step`.
+
+        MoCo keeps the step's keys for its queue, PIRL its representations for the
+        memory bank: computed once, in the loss, and used after the optimizer update.
+        """
+        self._step_tensors.put(tensors)
+
+    def kept_for_update(self) -> dict:
+        """Returns (and forgets) what :meth:`keep_for_update` kept in this step."""
+        return self._step_tensors.pop()
+
     def after_train_step(self, data) -> None:
         """Hook run after the optimizer update (EMA teachers, queues). Default: nothing."""
         return None
@@ -84,7 +196,7 @@ class Method(keras.Model):
             scaled = scale_for_replicas(loss)
             if self.optimizer is not None:
                 scaled = self.optimizer.scale_loss(scaled)
-        variables = self.trainable_variables
+        variables = self.optimized_variables()
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply(grads, variables)
         self.loss_tracker.update_state(loss)
@@ -127,9 +239,11 @@ class Method(keras.Model):
 class ClassifierMixin:
     """Evaluation for methods that carry a classification head (``self.head``).
 
-    ``test_step`` reports top-1 ``accuracy`` and cross-entropy ``loss`` on
-    ``data['image']`` / ``data['label']``.
+    ``test_step`` reports top-1 ``accuracy`` (``self.accuracy_tracker``) and
+    cross-entropy ``loss`` on ``data['image']`` / ``data['label']``.
     """
+
+    has_classifier = True
 
     def logits(self, images, training: bool = False):
         return self.head(self.encoder(images, training=training), training=training)

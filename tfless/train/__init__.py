@@ -1,4 +1,4 @@
-"""Training: ``train_and_evaluate``, strategies, optimizers, pipelines, callbacks."""
+"""Training: ``train_and_evaluate``, strategies, optimizers, callbacks."""
 
 from tfless.train.optimizers import OPTIMIZERS, SCHEDULES, WarmupSchedule, make_optimizer
 from tfless.train.strategy import STRATEGIES, make_strategy, split_cpu

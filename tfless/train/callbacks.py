@@ -61,10 +61,13 @@ class HistoryWriter(keras.callbacks.Callback):
 
 
 def extra_callbacks(method, data, config) -> list:
-    """Callbacks a method needs for itself (DeepCluster's clustering, label propagation).
+    """Callbacks a method needs for itself (DeepCluster's clustering, label propagation),
+    then the online linear probe when ``config.eval.online_probe_every`` is set (see
+    :func:`tfless.evaluation.online_probe_callbacks`).
 
-    A method provides them with ``make_callbacks(data, config) -> list``; ``data`` is the
-    trainer's :class:`tfless.train.pipelines.Data`.
+    The method's own come from :meth:`tfless.methods.Method.callbacks`, which receives
+    the trainer's data (:class:`tfless.data.pipelines.Data`) and never the config.
     """
-    make = getattr(method, "make_callbacks", None)
-    return list(make(data, config)) if make is not None else []
+    from tfless.evaluation import online_probe_callbacks
+
+    return [*method.callbacks(data), *online_probe_callbacks(data, config)]

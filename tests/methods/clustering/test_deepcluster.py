@@ -1,4 +1,4 @@
-"""DeepCluster: clustering pieces vs NumPy facts, learning on digits, mirrored fit, bad input."""
+"""DeepCluster: clustering pieces vs NumPy facts, learning on digits, one vs two replicas."""
 
 import keras
 import numpy as np
@@ -6,6 +6,7 @@ import pytest
 import tensorflow as tf
 from sklearn.linear_model import LogisticRegression
 
+from tests.testing import digits_images, replica_values, run_mirrored_equivalence, tiny_encoder
 from tfless.backbones import build_backbone
 from tfless.data import digits_arrays
 from tfless.methods.clustering import DeepCluster, DeepClusterCallback
@@ -91,19 +92,22 @@ def test_deepcluster_head_reinitialized_each_round():
     assert np.abs(k2).sum() > 0 and not np.allclose(k1, k2)
 
 
-def test_deepcluster_fit_one_step_mirrored(mirrored):
-    x, _ = digits_arrays("train")
-    x = x[:64]
-    with mirrored.scope():
-        encoder = build_backbone("convnet", (8, 8, 1), widths=(4, 8))
-        method = DeepCluster(encoder, num_data=64, num_clusters=4, pca_dim=4)
-        method.compile(optimizer=keras.optimizers.SGD(0.05, momentum=0.9), jit_compile=False)
-    ds = tf.data.Dataset.from_tensor_slices({"image": x, "index": np.arange(64)})
-    hist = method.fit(
-        ds.batch(8), steps_per_epoch=1, epochs=1, verbose=0, callbacks=[DeepClusterCallback(ds)]
+def test_deepcluster_two_replicas_train_as_one(mirrored_strategy):
+    # Each epoch re-clusters the 64 images; both runs must find the same pseudo-labels
+    # and the same re-initialized head, then take the same steps on them.
+    x = digits_images(n=64)
+    one, two, _, _ = run_mirrored_equivalence(
+        lambda: DeepCluster(tiny_encoder(widths=(4, 8)), num_data=64, num_clusters=4, pca_dim=4),
+        {"image": x[:8], "index": np.arange(8)},
+        mirrored_strategy,
+        steps=2,
+        callbacks_fn=lambda method: [DeepClusterCallback(x)],
+        keys=("loss", "xent"),
     )
-    assert np.isfinite(hist.history["loss"][0])
-    assert len(np.unique(method.pseudo_labels.numpy())) == 4
+    labels = one.pseudo_labels.numpy()
+    assert len(np.unique(labels)) == 4 and two.rounds == one.rounds == 2
+    for replica in replica_values(two.pseudo_labels):
+        np.testing.assert_array_equal(replica, labels)
 
 
 def test_deepcluster_bad_input():

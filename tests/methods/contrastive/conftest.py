@@ -1,16 +1,14 @@
-"""Tiny data, views and encoders shared by the contrastive method tests.
+"""Tiny two-view data shared by the contrastive method tests.
 
 The two-view augmentation here is a deliberately simple stand-in (random
 1-pixel shifts, brightness jitter, pixel noise) so these tests do not depend on
 ``tfless.augment.views``.
 """
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfless.backbones import build_backbone
 from tfless.data import digits_arrays
 
 
@@ -55,15 +53,6 @@ def views_dataset(batch_size=32, with_index=False, seed=0, size=None):
 
 
 @pytest.fixture
-def tiny_encoder():
-    def build(shape=(8, 8, 1), widths=(8, 16), **kw):
-        keras.utils.set_random_seed(0)
-        return build_backbone("convnet", shape, widths=widths, **kw)
-
-    return build
-
-
-@pytest.fixture
 def data():
     class _D:
         views_dataset = staticmethod(views_dataset)
@@ -71,26 +60,3 @@ def data():
         augment = staticmethod(augment)
 
     return _D
-
-
-def mirrored_strategy(key_base: int):
-    """A two-CPU MirroredStrategy whose collective group keys start at ``key_base + 1``.
-
-    Every MirroredStrategy on CPUs uses collective ops keyed from group 1 / instance
-    100; a second strategy in the same process that runs a different collective
-    (all-gather vs all-reduce) at the same key aborts with "Collective instance 100
-    expected type ...". One strategy per test directory, with its own key range,
-    avoids that across the whole test session.
-    """
-    cls = tf.distribute.MirroredStrategy
-    old = cls._collective_key_base
-    cls._collective_key_base = key_base
-    try:
-        return cls(["/cpu:0", "/cpu:1"])
-    finally:
-        cls._collective_key_base = old
-
-
-@pytest.fixture(scope="session")
-def mirrored():
-    return mirrored_strategy(5000)

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.testing import replica_values, tiny_encoder
 from tfless.methods.contrastive import MoCo
 
 
-def test_moco_v1_loss_falls_once_queue_is_full(tiny_encoder, data):
+def test_moco_v1_loss_falls_once_queue_is_full(data):
     method = MoCo(tiny_encoder(), version=1, queue_size=256, momentum=0.99, projection_dim=16)
     method.compile(optimizer=keras.optimizers.SGD(0.1, momentum=0.9), jit_compile=False)
     hist = method.fit(data.views_dataset(64), steps_per_epoch=4, epochs=10, verbose=0)
@@ -18,7 +19,7 @@ def test_moco_v1_loss_falls_once_queue_is_full(tiny_encoder, data):
     assert acc[-1] > acc[1], acc
 
 
-def test_moco_key_encoder_follows_query_encoder(tiny_encoder, data):
+def test_moco_key_encoder_follows_query_encoder(data):
     method = MoCo(tiny_encoder(), version=2, queue_size=64, momentum=0.5, projection_dim=8)
     method.compile(optimizer=keras.optimizers.SGD(0.5), jit_compile=False)
     q0 = [v.numpy() for v in method.encoder.trainable_weights]
@@ -33,8 +34,8 @@ def test_moco_key_encoder_follows_query_encoder(tiny_encoder, data):
     assert int(method.queue.pointer.numpy()) == 16
 
 
-def test_moco_queue_same_keys_same_order_on_every_replica(tiny_encoder, data, mirrored):
-    with mirrored.scope():
+def test_moco_queue_same_keys_same_order_on_every_replica(data, mirrored_strategy):
+    with mirrored_strategy.scope():
         method = MoCo(tiny_encoder(), version=2, queue_size=32, projection_dim=8)
         method.compile(optimizer=keras.optimizers.SGD(0.1), jit_compile=False)
     views = data.make_views(
@@ -45,7 +46,7 @@ def test_moco_queue_same_keys_same_order_on_every_replica(tiny_encoder, data, mi
         i = ctx.replica_id_in_sync_group
         return tuple(v[4 * i : 4 * (i + 1)] for v in views)
 
-    per_replica = mirrored.experimental_distribute_values_from_function(local)
+    per_replica = mirrored_strategy.experimental_distribute_values_from_function(local)
 
     @tf.function
     def step(v):
@@ -54,11 +55,11 @@ def test_moco_queue_same_keys_same_order_on_every_replica(tiny_encoder, data, mi
             method.queue.enqueue(k_all)
             return k
 
-        return mirrored.run(fn, args=(v,))
+        return mirrored_strategy.run(fn, args=(v,))
 
-    local_keys = mirrored.experimental_local_results(step(per_replica))
+    local_keys = mirrored_strategy.experimental_local_results(step(per_replica))
     expected = np.concatenate([k.numpy() for k in local_keys])  # replica 0's keys, then 1's
-    queues = [q.numpy() for q in mirrored.experimental_local_results(method.queue.keys.value)]
+    queues = replica_values(method.queue.keys)
     assert len(queues) == 2
     np.testing.assert_array_equal(queues[0], queues[1])
     np.testing.assert_allclose(queues[0][:8], expected, rtol=1e-5, atol=1e-6)
@@ -67,13 +68,13 @@ def test_moco_queue_same_keys_same_order_on_every_replica(tiny_encoder, data, mi
     # and after real fit steps (key encoder updated, BN shuffled) they still agree
     hist = method.fit(data.views_dataset(8), steps_per_epoch=3, epochs=1, verbose=0)
     assert np.isfinite(hist.history["loss"][0])
-    queues = [q.numpy() for q in mirrored.experimental_local_results(method.queue.keys.value)]
-    pointers = [int(p) for p in mirrored.experimental_local_results(method.queue.pointer.value)]
+    queues = replica_values(method.queue.keys)
+    pointers = [int(p) for p in replica_values(method.queue.pointer)]
     np.testing.assert_array_equal(queues[0], queues[1])
     assert pointers == [0, 0]  # 8 + 3 * 8 = 32 = K: wrapped around
 
 
-def test_moco_bad_input(tiny_encoder, data):
+def test_moco_bad_input(data):
     with pytest.raises(ValueError, match="temperature"):
         MoCo(tiny_encoder(), temperature=0.0)
     with pytest.raises(ValueError, match="version"):

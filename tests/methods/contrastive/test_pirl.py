@@ -5,14 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfless.data import digits_arrays
+from tests.testing import digits_images, replica_values, tiny_encoder
 from tfless.methods.contrastive import PIRL
 from tfless.methods.contrastive.pirl import jigsaw_tiles
-
-
-def _digits12(n=None):
-    x, _ = digits_arrays("train")
-    return tf.image.resize(x[:n] if n else x, (12, 12)).numpy()
 
 
 def _dataset(x, batch, augment):
@@ -38,8 +33,8 @@ def test_jigsaw_tiles_are_the_cells_in_permuted_order():
             np.testing.assert_array_equal(tiles[b, j], cell)
 
 
-def test_pirl_loss_falls(tiny_encoder, data):
-    x = _digits12()
+def test_pirl_loss_falls(data):
+    x = digits_images(12)
     method = PIRL(tiny_encoder((12, 12, 1)), num_data=len(x), projection_dim=32, num_negatives=32)
     method.compile(optimizer=keras.optimizers.Adam(1e-3), jit_compile=False)
     hist = method.fit(_dataset(x, 64, data.augment), steps_per_epoch=10, epochs=6, verbose=0)
@@ -49,20 +44,20 @@ def test_pirl_loss_falls(tiny_encoder, data):
     assert hist.history["nce_jigsaw"][-1] < hist.history["nce_jigsaw"][0]
 
 
-def test_pirl_fit_mirrored_keeps_banks_equal(tiny_encoder, data, mirrored):
-    x = _digits12(32)
-    with mirrored.scope():
+def test_pirl_fit_mirrored_keeps_banks_equal(data, mirrored_strategy):
+    x = digits_images(12, n=32)
+    with mirrored_strategy.scope():
         method = PIRL(tiny_encoder((12, 12, 1)), num_data=32, projection_dim=8, num_negatives=4)
         method.compile(optimizer=keras.optimizers.SGD(0.03, momentum=0.9), jit_compile=False)
     before = method.bank.bank.numpy().copy()
     hist = method.fit(_dataset(x, 8, data.augment), steps_per_epoch=2, epochs=1, verbose=0)
     assert np.isfinite(hist.history["loss"][0])
-    banks = [b.numpy() for b in mirrored.experimental_local_results(method.bank.bank.value)]
+    banks = replica_values(method.bank.bank)
     np.testing.assert_array_equal(banks[0], banks[1])
     assert (np.abs(banks[0] - before).sum(1) > 0).sum() == 16  # 2 steps x global batch 8
 
 
-def test_pirl_bad_input(tiny_encoder):
+def test_pirl_bad_input():
     with pytest.raises(ValueError, match="too small for a 3x3 jigsaw grid"):
         PIRL(tiny_encoder((5, 5, 1)), num_data=10)
     with pytest.raises(ValueError, match="temperature"):

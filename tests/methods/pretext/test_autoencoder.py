@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from pretext_testing import digits_images, fit_one_mirrored_step, tiny_encoder, train
 
+from tests.testing import digits_images, run_method_learns, run_mirrored_equivalence, tiny_encoder
 from tfless.methods import METHODS
 from tfless.methods.pretext import Autoencoder
 from tfless.methods.pretext.autoencoder import corrupt
@@ -21,10 +21,10 @@ def test_corruptions():
 
 def test_autoencoder_learns():
     # The denoising variant exercises every piece of the plain one plus the corruption.
-    x = digits_images(16)
-    method = Autoencoder(tiny_encoder(16), noise="masking", decoder_width=16)
+    x = digits_images(16, n=512)
+    method = Autoencoder(tiny_encoder((16, 16, 1), (16, 32)), noise="masking", decoder_width=16)
     assert METHODS["autoencoder"] is Autoencoder
-    hist = train(method, x, steps=60, lr=5e-3)
+    hist = run_method_learns(method, x, 60, lr=5e-3, seed=0, window=5)
     err = hist["reconstruction_error"]
     # Better than predicting the mean image, which a decoder learns first.
     mean_image_error = float(np.mean((x - x.mean(0)) ** 2))
@@ -32,18 +32,21 @@ def test_autoencoder_learns():
     assert np.mean(hist["loss"][-5:]) < 0.5 * np.mean(hist["loss"][:5])
 
 
-def test_autoencoder_mirrored_step():
-    x = digits_images(16, n=64)
-    logs = fit_one_mirrored_step(
-        lambda: Autoencoder(tiny_encoder(16, widths=(8,)), noise="gaussian", decoder_width=8), x
+def test_autoencoder_two_replicas_train_as_one(mirrored_strategy):
+    # The noise is drawn per image, the same on one replica or two (invariant_random).
+    run_mirrored_equivalence(
+        lambda: Autoencoder(tiny_encoder((16, 16, 1), (8,)), noise="gaussian", decoder_width=8),
+        {"image": digits_images(16, n=8)},
+        mirrored_strategy,
+        invariant_random=True,
+        keys=("loss", "reconstruction_error"),
     )
-    assert np.isfinite(logs["loss"]) and logs["reconstruction_error"] > 0
 
 
 def test_autoencoder_bad_input():
     with pytest.raises(ValueError, match="noise must be"):
-        Autoencoder(tiny_encoder(16), noise="salt")
+        Autoencoder(tiny_encoder((16, 16, 1), (16, 32)), noise="salt")
     with pytest.raises(ValueError, match="noise_level"):
-        Autoencoder(tiny_encoder(16), noise="masking", noise_level=1.5)
+        Autoencoder(tiny_encoder((16, 16, 1), (16, 32)), noise="masking", noise_level=1.5)
     with pytest.raises(ValueError, match="loss must be"):
-        Autoencoder(tiny_encoder(16), loss="l1")
+        Autoencoder(tiny_encoder((16, 16, 1), (16, 32)), loss="l1")

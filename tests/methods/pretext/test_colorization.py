@@ -1,8 +1,14 @@
 import keras
 import numpy as np
 import pytest
-from pretext_testing import digits_images, fit_one_mirrored_step, tiny_encoder, train
 
+from tests.testing import (
+    digits_images,
+    replica_values,
+    run_method_learns,
+    run_mirrored_equivalence,
+    tiny_encoder,
+)
 from tfless.methods import METHODS
 from tfless.methods.pretext import Colorization
 from tfless.methods.pretext.ops import ab_gamut_bins
@@ -17,9 +23,9 @@ def coloured_digits(n=512, split="train"):
 
 def test_colorization_learns():
     x = coloured_digits()
-    method = Colorization(tiny_encoder(16, 3), output_stride=4, decoder_width=16)
+    method = Colorization(tiny_encoder((16, 16, 3), (16, 32)), output_stride=4, decoder_width=16)
     assert METHODS["colorization"] is Colorization
-    hist = train(method, x, steps=40)
+    hist = run_method_learns(method, x, 40, seed=0, window=5)
     assert np.mean(hist["loss"][-5:]) < 0.6 * np.mean(hist["loss"][:5]), hist["loss"]
     assert np.mean(hist["pretext_accuracy"][-5:]) > 0.3  # chance 1/Q ~ 0.004
     assert np.mean(hist["ab_error"][-5:]) < 0.5 * np.mean(hist["ab_error"][:5]), hist["ab_error"]
@@ -32,7 +38,7 @@ def test_colorization_learns():
 
 
 def test_encoder_sees_lightness_only_and_exports_like_any_backbone():
-    method = Colorization(tiny_encoder(16, 3), decoder_width=8)
+    method = Colorization(tiny_encoder((16, 16, 3), (16, 32)), decoder_width=8)
     x = coloured_digits(4)
     seen = np.asarray(method.lightness_input(x))
     assert seen.shape == (4, 16, 16, 3) and 0 <= seen.min() and seen.max() <= 1
@@ -45,29 +51,35 @@ def test_fixed_prior():
     x = coloured_digits(64)
     prior = Colorization.estimate_prior(x)
     assert prior.shape == (len(ab_gamut_bins()),) and abs(prior.sum() - 1) < 1e-5
-    method = Colorization(tiny_encoder(16, 3), class_prior=prior, decoder_width=8)
+    method = Colorization(tiny_encoder((16, 16, 3), (16, 32)), class_prior=prior, decoder_width=8)
     w = np.asarray(method.class_weights())
     np.testing.assert_allclose((prior * w).sum(), 1.0, rtol=1e-4)
 
 
-def test_colorization_mirrored_step():
-    x = coloured_digits(64)
-    logs = fit_one_mirrored_step(
-        lambda: Colorization(tiny_encoder(16, 3, widths=(8,)), decoder_width=8), x
+def test_colorization_two_replicas_train_as_one(mirrored_strategy):
+    one, two, _, _ = run_mirrored_equivalence(
+        lambda: Colorization(tiny_encoder((16, 16, 3), (8,)), decoder_width=8),
+        {"image": coloured_digits(8)},
+        mirrored_strategy,
+        keys=("loss", "pretext_accuracy", "ab_error"),
     )
-    assert np.isfinite(logs["loss"]) and 0 <= logs["pretext_accuracy"] <= 1
+    # The running colour prior counts every pixel of the global batch on each replica.
+    counts = replica_values(two.prior_counts)
+    assert len(counts) == 2 and counts[0].sum() > 0
+    np.testing.assert_array_equal(counts[0], counts[1])
+    np.testing.assert_allclose(counts[0], replica_values(one.prior_counts)[0], rtol=1e-5)
 
 
 def test_colorization_bad_input():
     with pytest.raises(ValueError, match="output_stride"):
-        Colorization(tiny_encoder(16, 3), output_stride=3)
+        Colorization(tiny_encoder((16, 16, 3), (16, 32)), output_stride=3)
     with pytest.raises(ValueError, match="temperature"):
-        Colorization(tiny_encoder(16, 3), temperature=0.0)
+        Colorization(tiny_encoder((16, 16, 3), (16, 32)), temperature=0.0)
     with pytest.raises(ValueError, match="class_prior"):
-        Colorization(tiny_encoder(16, 3), class_prior=np.ones(5))
+        Colorization(tiny_encoder((16, 16, 3), (16, 32)), class_prior=np.ones(5))
     with pytest.raises(ValueError, match="'features'"):
         Colorization(keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten()]))
-    method = Colorization(tiny_encoder(16, 1), decoder_width=8)
+    method = Colorization(tiny_encoder((16, 16, 1), (16, 32)), decoder_width=8)
     with pytest.raises(ValueError, match="RGB"):
         method.compute_loss(x={"image": np.zeros([2, 16, 16, 2], np.float32)})
     # Grayscale is gray RGB: the degenerate a = b = 0 target, but it runs.

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from pretext_testing import digits_images, fit_one_mirrored_step, tiny_encoder, train
 
+from tests.testing import digits_images, run_method_learns, run_mirrored_equivalence, tiny_encoder
 from tfless.methods import METHODS
 from tfless.methods.pretext import ContextPrediction
 from tfless.methods.pretext.ops import (
@@ -49,31 +49,38 @@ def test_aberration_defences():
 
 
 def test_context_learns():
-    x = digits_images(28)
-    method = ContextPrediction(tiny_encoder(28), hidden_dim=64, patch_dim=32)
+    x = digits_images(28, n=512)
+    method = ContextPrediction(tiny_encoder((28, 28, 1), (16, 32)), hidden_dim=64, patch_dim=32)
     assert METHODS["context_prediction"] is ContextPrediction
-    hist = train(method, x, steps=60, batch_size=64)
+    hist = run_method_learns(
+        method, x, 60, batch_size=64, seed=0, window=5, above={"pretext_accuracy": 1 / 8}
+    )
     assert np.mean(hist["loss"][-5:]) < 0.85 * np.mean(hist["loss"][:5]), hist["loss"]
     assert np.mean(hist["pretext_accuracy"][-5:]) > 0.25, hist["pretext_accuracy"]  # chance 1/8
 
 
-def test_context_mirrored_step_with_colour():
-    x = digits_images(28, channels=3, n=64)
-    logs = fit_one_mirrored_step(
+def test_context_two_replicas_train_as_one_with_colour(mirrored_strategy):
+    # Patch positions and labels are drawn per image, the same on one replica or two
+    # (invariant_random). Colour dropping and the patch jitter draw over the concatenated
+    # centre and neighbour patches, which that does not cover: the deterministic
+    # projection defence stands in (colour dropping is checked in test_aberration_defences).
+    run_mirrored_equivalence(
         lambda: ContextPrediction(
-            tiny_encoder(28, 3, widths=(8,)), hidden_dim=8, patch_dim=0, patch_jitter=0.4
+            tiny_encoder((28, 28, 3), (8,)), hidden_dim=8, patch_dim=0, aberration="projection"
         ),
-        x,
+        {"image": digits_images(28, channels=3, n=8)},
+        mirrored_strategy,
+        invariant_random=True,
+        keys=("loss", "pretext_accuracy"),
     )
-    assert np.isfinite(logs["loss"]) and 0 <= logs["pretext_accuracy"] <= 1
 
 
 def test_context_bad_input():
     with pytest.raises(ValueError, match="patch_jitter"):
-        ContextPrediction(tiny_encoder(28), patch_jitter=1.5)
+        ContextPrediction(tiny_encoder((28, 28, 1), (16, 32)), patch_jitter=1.5)
     with pytest.raises(ValueError, match="too small for 3x3 patches"):
-        ContextPrediction(tiny_encoder(8))
+        ContextPrediction(tiny_encoder((8, 8, 1), (16, 32)))
     with pytest.raises(ValueError, match="too small"):
-        ContextPrediction(tiny_encoder(28), patch_size=10)
+        ContextPrediction(tiny_encoder((28, 28, 1), (16, 32)), patch_size=10)
     with pytest.raises(ValueError, match="aberration"):
-        ContextPrediction(tiny_encoder(28), aberration="blur")
+        ContextPrediction(tiny_encoder((28, 28, 1), (16, 32)), aberration="blur")

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from pretext_testing import digits_images, fit_one_mirrored_step, tiny_encoder, train
 
+from tests.testing import digits_images, run_method_learns, run_mirrored_equivalence, tiny_encoder
 from tfless.methods import METHODS
 from tfless.methods.pretext import Jigsaw
 from tfless.methods.pretext.ops import jigsaw_tiles, maximal_hamming_permutations
@@ -53,37 +53,41 @@ def test_tiles_are_jittered_crops_in_permuted_order():
 
 
 def test_jigsaw_learns():
-    x = digits_images(24)
-    method = Jigsaw(tiny_encoder(24), num_permutations=10, hidden_dim=64, tile_dim=32)
+    x = digits_images(24, n=512)
+    encoder = tiny_encoder((24, 24, 1), (16, 32))
+    method = Jigsaw(encoder, num_permutations=10, hidden_dim=64, tile_dim=32)
     assert METHODS["jigsaw"] is Jigsaw
-    hist = train(method, x, steps=50)
+    hist = run_method_learns(method, x, 50, seed=0, window=5, above={"pretext_accuracy": 0.1})
     assert np.mean(hist["loss"][-5:]) < 0.8 * np.mean(hist["loss"][:5]), hist["loss"]
     assert np.mean(hist["pretext_accuracy"][-5:]) > 0.3, hist["pretext_accuracy"]  # chance 0.1
 
 
-def test_jigsaw_mirrored_step():
-    x = digits_images(24, n=64)
-    logs = fit_one_mirrored_step(
+def test_jigsaw_two_replicas_train_as_one(mirrored_strategy):
+    # Permutations, tile positions and tile jitter are drawn per image, the same on one
+    # replica or two (invariant_random).
+    run_mirrored_equivalence(
         lambda: Jigsaw(
-            tiny_encoder(24, widths=(8,)),
+            tiny_encoder((24, 24, 1), (8,)),
             num_permutations=5,
             hidden_dim=8,
             tile_dim=0,
             tile_jitter=0.4,
         ),
-        x,
+        {"image": digits_images(24, n=8)},
+        mirrored_strategy,
+        invariant_random=True,
+        keys=("loss", "pretext_accuracy"),
     )
-    assert np.isfinite(logs["loss"]) and 0 <= logs["pretext_accuracy"] <= 1
 
 
 def test_jigsaw_bad_input():
     with pytest.raises(ValueError, match="tile_jitter"):
-        Jigsaw(tiny_encoder(24), tile_jitter=-0.1)
+        Jigsaw(tiny_encoder((24, 24, 1), (16, 32)), tile_jitter=-0.1)
     with pytest.raises(ValueError, match="too small for a 3x3 grid"):
-        Jigsaw(tiny_encoder(8))
+        Jigsaw(tiny_encoder((8, 8, 1), (16, 32)))
     with pytest.raises(ValueError, match="num_permutations"):
-        Jigsaw(tiny_encoder(24), num_permutations=0)
+        Jigsaw(tiny_encoder((24, 24, 1), (16, 32)), num_permutations=0)
     with pytest.raises(ValueError, match="tile_fraction"):
-        Jigsaw(tiny_encoder(24), tile_fraction=1.5)
+        Jigsaw(tiny_encoder((24, 24, 1), (16, 32)), tile_fraction=1.5)
     with pytest.raises(ValueError, match="grid"):
-        Jigsaw(tiny_encoder(24), grid=1)
+        Jigsaw(tiny_encoder((24, 24, 1), (16, 32)), grid=1)

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 import tensorflow as tf
-from pretext_testing import digits_images, fit_one_mirrored_step, tiny_encoder, train
 
+from tests.testing import digits_images, run_method_learns, run_mirrored_equivalence, tiny_encoder
 from tfless.methods import METHODS
 from tfless.methods.pretext import Rotation
 from tfless.methods.pretext.ops import rotate_all
@@ -17,43 +17,41 @@ def test_rotate_all_matches_numpy():
 
 
 def test_rotation_learns():
-    x = digits_images(16)
-    method = Rotation(tiny_encoder(16))
+    x = digits_images(16, n=512)
+    method = Rotation(tiny_encoder((16, 16, 1), (16, 32)))
     assert METHODS["rotation"] is Rotation
-    hist = train(method, x, steps=40)
+    hist = run_method_learns(method, x, 40, seed=0, window=5, above={"pretext_accuracy": 0.25})
     assert np.mean(hist["loss"][-5:]) < 0.7 * np.mean(hist["loss"][:5]), hist["loss"]
     # Batch accuracy before each update (BN in training mode: 40 steps are too few for
     # the moving averages that evaluate() would use). Chance: 0.25.
     assert np.mean(hist["pretext_accuracy"][-5:]) > 0.5, hist["pretext_accuracy"]
 
 
-def test_rotation_mirrored_step():
-    x = digits_images(16, n=64)
-    logs = fit_one_mirrored_step(lambda: Rotation(tiny_encoder(16, widths=(8,))), x)
-    assert np.isfinite(logs["loss"]) and 0 <= logs["pretext_accuracy"] <= 1
+def test_rotation_two_replicas_train_as_one(mirrored_strategy):
+    run_mirrored_equivalence(
+        lambda: Rotation(tiny_encoder((16, 16, 1), (8,))),
+        {"image": digits_images(16, n=8)},
+        mirrored_strategy,
+        keys=("loss", "pretext_accuracy"),
+    )
 
 
 def test_rotation_bad_input():
     with pytest.raises(ValueError, match="square"):
-        Rotation(tiny_encoder_nonsquare())
+        Rotation(tiny_encoder((16, 12, 1), (8,)))
     with pytest.raises(ValueError, match="hidden_dim"):
-        Rotation(tiny_encoder(16), hidden_dim=-1)
+        Rotation(tiny_encoder((16, 16, 1), (16, 32)), hidden_dim=-1)
     with pytest.raises(ValueError, match="hidden_layers"):
-        Rotation(tiny_encoder(16), hidden_dim=8, hidden_layers=0)
+        Rotation(tiny_encoder((16, 16, 1), (16, 32)), hidden_dim=8, hidden_layers=0)
 
 
 def test_rotation_head_depth():
     """``hidden_layers`` ReLU layers of ``hidden_dim`` before the 4-way output."""
     import keras
 
-    head = Rotation(tiny_encoder(16), hidden_dim=8, hidden_layers=2).head
+    head = Rotation(tiny_encoder((16, 16, 1), (16, 32)), hidden_dim=8, hidden_layers=2).head
     dense = [layer for layer in head.layers if isinstance(layer, keras.layers.Dense)]
     assert [d.units for d in dense] == [8, 8, 4]
-    assert Rotation(tiny_encoder(16)).head.layers[-1].units == 4
-    assert len(Rotation(tiny_encoder(16)).head.layers) == 1  # hidden_dim=0: linear
-
-
-def tiny_encoder_nonsquare():
-    from tfless.backbones import build_backbone
-
-    return build_backbone("convnet", (16, 12, 1), widths=(8,))
+    assert Rotation(tiny_encoder((16, 16, 1), (16, 32))).head.layers[-1].units == 4
+    # hidden_dim=0: a linear head.
+    assert len(Rotation(tiny_encoder((16, 16, 1), (16, 32))).head.layers) == 1

@@ -4,12 +4,11 @@ Views are built here with plain TF ops (small random translations, noise and
 cutout) so the method tests do not depend on the augmentation package.
 """
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tfless.backbones import build_backbone
+from tests import testing
 from tfless.data import digits_arrays, labeled_unlabeled_split
 
 
@@ -91,28 +90,7 @@ def digits_test_dataset():
 
 def tiny_encoder(widths=(16, 32), **kwargs):
     """A small convnet whose batch-norm statistics settle within the few dozen test steps."""
-    enc = build_backbone("convnet", (8, 8, 1), widths=widths, **kwargs)
-    for layer in enc.layers:
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.momentum = 0.8
-    return enc
-
-
-def mirrored_strategy():
-    """A MirroredStrategy over the two logical CPUs.
-
-    Its collective keys are fresh: ``tests/conftest.py`` moves the key base on before each
-    test (two strategies with the same keys abort on all-reduces of different shapes).
-    """
-    return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-
-
-def replica_values(var):
-    """Per-replica numpy values of a (possibly mirrored) keras variable."""
-    v = var.value if isinstance(var, keras.Variable) else var
-    if hasattr(v, "values"):
-        return [np.asarray(t) for t in v.values]
-    return [np.asarray(v)]
+    return testing.tiny_encoder(widths=widths, bn_momentum=0.8, seed=None, **kwargs)
 
 
 @pytest.fixture
@@ -127,8 +105,6 @@ def semi():
         make_semi_dataset,
         digits_test_dataset,
         tiny_encoder,
-        mirrored_strategy,
-        replica_values,
         views_weak_strong,
         views_single,
         views_multi_weak,

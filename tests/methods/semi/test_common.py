@@ -1,15 +1,10 @@
 import pytest
 import tensorflow as tf
 
+from tfless.data.pipelines import validate_mu
+from tfless.data.splits import validate_labeled_split
 from tfless.methods import METHODS
-from tfless.methods.semi import (
-    SEMI_METHODS,
-    FixMatch,
-    check_semi_batch,
-    validate_labeled_split,
-    validate_mu,
-    validate_threshold,
-)
+from tfless.methods.semi import SEMI_METHODS, FixMatch, check_semi_batch, validate_threshold
 
 
 def test_registry():

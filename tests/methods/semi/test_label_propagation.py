@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.testing import first_batch, replica_values, run_mirrored_equivalence
 from tfless.methods.semi import LabelPropagation, LabelPropagationCallback
 
 
@@ -62,24 +63,26 @@ def test_label_propagation_bad_input(semi):
         model.compute_loss(x=next(iter(ds)))
 
 
-def test_label_propagation_mirrored_one_epoch(semi):
-    strategy = semi.mirrored_strategy()
+def test_label_propagation_two_replicas_train_as_one(semi, mirrored_strategy):
+    # Two epochs of one step: the second uses the labels diffused after the first.
     ds, (x, y, lab_idx) = semi.make_semi_dataset(semi.views_single, batch=8, mu=2, with_index=True)
-    with strategy.scope():
-        model = LabelPropagation(semi.tiny_encoder(), num_classes=10, num_examples=len(y), k=10)
-        model.compile(optimizer=keras.optimizers.SGD(0.03, momentum=0.9))
-    callback = LabelPropagationCallback(x, y, lab_idx)
-    hist = model.fit(ds, steps_per_epoch=1, epochs=1, verbose=0, callbacks=[callback]).history
-    assert np.isfinite(hist["loss"][0])
-    for v in (model.pseudo_labels, model.certainty, model.class_weights, model.head.kernel):
-        a, b = semi.replica_values(v)
+    one, two, _, _ = run_mirrored_equivalence(
+        lambda: LabelPropagation(semi.tiny_encoder(), num_classes=10, num_examples=len(y), k=10),
+        first_batch(ds),
+        mirrored_strategy,
+        steps=2,
+        optimizer_fn=lambda: keras.optimizers.SGD(0.03, momentum=0.9),
+        callbacks_fn=lambda method: [LabelPropagationCallback(x, y, lab_idx)],
+        keys=("loss", "labeled_loss", "unlabeled_loss"),
+    )
+    for v in (two.pseudo_labels, two.certainty, two.class_weights):
+        a, b = replica_values(v)
         np.testing.assert_array_equal(a, b)
-    assert semi.replica_values(model.certainty)[0].max() > 0
+    assert replica_values(two.certainty)[0].max() > 0
+    np.testing.assert_array_equal(replica_values(two.pseudo_labels)[0], one.pseudo_labels.numpy())
 
 
 def test_label_propagation_skips_unlabeled_true_labels_and_refuses_extra_splits(semi):
-    import ml_collections
-
     model, ds, _ = _model_and_data(semi, batch=4, mu=2)
     batch = next(iter(ds))
     idx = batch["unlabeled"]["index"].numpy()
@@ -95,8 +98,8 @@ def test_label_propagation_skips_unlabeled_true_labels_and_refuses_extra_splits(
     model.compute_loss(x={"labeled": batch["labeled"], "unlabeled": unlabeled}, training=False)
     assert float(model.pseudo_label_accuracy_tracker.result()) == pytest.approx(1.0)
 
-    config = ml_collections.ConfigDict({"data": {"unlabeled_extra_splits": ("unlabelled",)}})
-    with pytest.raises(
-        ValueError, match=r"cannot use data.unlabeled_extra_splits=\('unlabelled',\)"
-    ):
-        model.make_callbacks(None, config)
+    # Extra unlabeled splits come without ``index`` (the data pipeline refuses them
+    # together with with_index), and a batch without it is refused before training.
+    without_index = {k: v for k, v in batch["unlabeled"].items() if k != "index"}
+    with pytest.raises(ValueError, match=r"lacks \['unlabeled/index'\]"):
+        model.check_inputs({"labeled": batch["labeled"], "unlabeled": without_index})

@@ -2,6 +2,7 @@ import keras
 import numpy as np
 import pytest
 
+from tests.testing import first_batch, run_mirrored_equivalence
 from tfless.methods.semi import PseudoLabel
 
 
@@ -40,16 +41,19 @@ def test_pseudo_label_bad_input(semi):
         PseudoLabel(enc, num_classes=10, rampup_start=10, rampup_end=5)
 
 
-def test_pseudo_label_mirrored_one_step(semi):
-    strategy = semi.mirrored_strategy()
-    with strategy.scope():
-        model = PseudoLabel(semi.tiny_encoder(), num_classes=10)
-        model.compile(optimizer=keras.optimizers.SGD(0.03, momentum=0.9))
+def test_pseudo_label_two_replicas_train_as_one(semi, mirrored_strategy):
     ds, _ = semi.make_semi_dataset(semi.views_single, batch=8, mu=2)
-    hist = model.fit(ds, steps_per_epoch=1, epochs=1, verbose=0).history
-    assert np.isfinite(hist["loss"][0])
-    a, b = semi.replica_values(model.head.kernel)
-    np.testing.assert_array_equal(a, b)
+    _, _, hist, _ = run_mirrored_equivalence(
+        lambda: PseudoLabel(
+            semi.tiny_encoder(), num_classes=10, threshold=0.12, rampup_start=0, rampup_end=1
+        ),
+        first_batch(ds),
+        mirrored_strategy,
+        steps=2,
+        optimizer_fn=lambda: keras.optimizers.SGD(0.03, momentum=0.9),
+        keys=("loss", "labeled_loss", "unlabeled_loss", "mask_rate"),
+    )
+    assert min(hist["mask_rate"]) > 0  # the unlabeled term took part
 
 
 def test_pseudo_label_accuracy_skips_images_without_a_label():

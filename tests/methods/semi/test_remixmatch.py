@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests.testing import replica_values
 from tfless.augment.ctaugment import CTAugment
 from tfless.methods.semi import ReMixMatch
 from tfless.methods.semi.remixmatch import rotate_batch
@@ -62,9 +63,9 @@ def test_remixmatch_bad_input(semi):
         ReMixMatch(enc, num_classes=10, lambda_r=-1.0)
 
 
-def test_remixmatch_mirrored_one_step(semi):
-    strategy = semi.mirrored_strategy()
-    with strategy.scope():
+def test_remixmatch_mirrored_one_step(semi, mirrored_strategy):
+    # MixUp pairs images within each replica (see the MixMatch test): replica consistency.
+    with mirrored_strategy.scope():
         model = ReMixMatch(
             semi.tiny_encoder(),
             num_classes=10,
@@ -77,6 +78,6 @@ def test_remixmatch_mirrored_one_step(semi):
     assert np.isfinite(hist["loss"][0])
     # CTAugment's weights and the marginals are updated from all-reduced statistics.
     for v in (model.ctaugment.rates, model.p_model, model.p_data, model.head.kernel):
-        a, b = semi.replica_values(v)
+        a, b = replica_values(v)
         np.testing.assert_array_equal(a, b)
-    assert semi.replica_values(model.ctaugment.rates)[0].min() < 1.0
+    assert replica_values(model.ctaugment.rates)[0].min() < 1.0

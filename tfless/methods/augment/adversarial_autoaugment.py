@@ -8,7 +8,8 @@ import keras
 import tensorflow as tf
 
 from tfless.augment import adversarial
-from tfless.augment.search import PolicyController, SearchSpace
+from tfless.augment.search_space import SearchSpace
+from tfless.methods.augment.policy_controller import PolicyController
 from tfless.methods.base import ClassifierMixin, Method, l2_weight_penalty, scale_for_replicas
 
 
@@ -18,7 +19,7 @@ class AdversarialAutoAugment(ClassifierMixin, Method):
     Zhang, Wang, Zhang, Zhong, "Adversarial AutoAugment", ICLR 2020,
     https://arxiv.org/abs/1912.11188. Every step:
 
-    1. the controller (:class:`tfless.augment.search.PolicyController`, LSTM with 100
+    1. the controller (:class:`tfless.methods.augment.PolicyController`, LSTM with 100
        units) samples ``num_policies`` (M = 8) policies from a stateless seed (the same
        policies on every replica);
     2. the labeled batch is copied M times, copy m augmented by policy m (one random

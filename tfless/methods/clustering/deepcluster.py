@@ -92,7 +92,7 @@ class DeepCluster(Method):
             np.ones(self.num_clusters, "float32"), trainable=False, name="cluster_weights"
         )
         self.xent_tracker = keras.metrics.Mean(name="xent")
-        # Not ``accuracy_tracker``: the trainer reads that name as "classifies the true labels".
+        # Scores the cluster pseudo-labels, not the true labels: DeepCluster is no classifier.
         self.cluster_accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(
             name="cluster_accuracy"
         )
@@ -123,12 +123,11 @@ class DeepCluster(Method):
         self.cluster_accuracy_tracker.update_state(labels, logits)
         return loss
 
-    def make_callbacks(self, data, config=None) -> list:
-        """The trainer's hook: a :class:`DeepClusterCallback` over the un-augmented training set.
+    def callbacks(self, data) -> list[keras.callbacks.Callback]:
+        """A :class:`DeepClusterCallback` over the un-augmented training set.
 
         Args:
-          data: :class:`tfless.train.pipelines.Data` (its ``raw_train`` carries ``index``).
-          config: unused.
+          data: :class:`tfless.data.pipelines.Data` (its ``raw_train`` carries ``index``).
         """
         from tfless.methods.clustering.deepcluster_callback import DeepClusterCallback
 

@@ -29,6 +29,14 @@ def gather(x, ctx=None):
     return ctx.all_gather(x, axis=0)
 
 
+def step_number(method, training: bool):
+    """The optimizer's iteration count while training (0 before compile and when not
+    training): seeds the per-step randomness that every replica must draw alike."""
+    if not training or getattr(method, "optimizer", None) is None:
+        return 0
+    return method.optimizer.iterations
+
+
 def static_batch(x) -> int | None:
     """The static leading dimension of ``x``, or None when unknown at trace time."""
     return tf.TensorShape(x.shape)[0]

@@ -6,15 +6,16 @@ import keras
 import tensorflow as tf
 
 from tfless.layers.heads import moco_head
-from tfless.layers.momentum_encoder import clone_model, momentum_update_trainable
+from tfless.layers.momentum import clone_network, momentum_update_trainable
 from tfless.layers.queue import KeyQueue
 from tfless.losses.contrastive import check_temperature, l2_normalize, moco_loss
-from tfless.methods.base import Method, scale_for_replicas
+from tfless.methods.base import Method
 from tfless.methods.contrastive.common import (
     batch_images,
     check_global_batch,
     gather,
     replica_info,
+    step_number,
     two_views,
 )
 
@@ -99,8 +100,8 @@ class MoCo(Method):
         self.head = moco_head(feature_dim, self.version, hidden_dim, int(projection_dim))
         # Shuffled keys must be normalized with per-replica statistics; a synchronized BN
         # (the trainer's default with several replicas) would undo the shuffle.
-        self.key_encoder = clone_model(encoder, name="key_encoder", local_bn=self.shuffle_bn)
-        self.key_head = clone_model(self.head, name="key_head")
+        self.key_encoder = clone_network(encoder, name="key_encoder", local_bn=self.shuffle_bn)
+        self.key_head = clone_network(self.head, name="key_head")
         self.queue = KeyQueue(queue_size, int(projection_dim), seed=self.seed)
         self.contrast_accuracy = keras.metrics.Mean(name="contrast_accuracy")
 
@@ -142,7 +143,9 @@ class MoCo(Method):
         check_global_batch(global_batch, 1, "MoCo")
         self.queue.check_batch_size(global_batch)
 
-    def _query_variables(self):
+    def optimized_variables(self) -> list:
+        # The key network keeps trainable batch norm (batch statistics) but follows the
+        # query network by momentum only.
         return self.encoder.trainable_variables + self.head.trainable_variables
 
     def _loss(self, x, training, step=0):
@@ -157,23 +160,20 @@ class MoCo(Method):
 
     # --------------------------------------------------------------- training
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The InfoNCE loss of a batch, without any update (used to build variables)."""
-        return self._loss(x, training)[0]
+        """The InfoNCE loss of a batch; the queue and key network are updated after the step."""
+        loss, q, k, k_all = self._loss(x, training, step_number(self, training))
+        if training:
+            self.keep_for_update(q=q, k=k, k_all=k_all)
+        return loss
 
-    def train_step(self, data):
-        step = self.optimizer.iterations
-        with tf.GradientTape() as tape:
-            loss, q, k, k_all = self._loss(data, True, step)
-            scaled = self.optimizer.scale_loss(scale_for_replicas(loss))
-        variables = self._query_variables()
-        self.optimizer.apply(tape.gradient(scaled, variables), variables)
+    def after_train_step(self, data) -> None:
+        kept = self.kept_for_update()
+        q, k, k_all = kept["q"], kept["k"], kept["k_all"]
         positive = tf.reduce_sum(q * k, axis=1)
         hardest = tf.reduce_max(tf.matmul(q, self.queue(), transpose_b=True), axis=1)
         self.contrast_accuracy.update_state(tf.cast(positive > hardest, "float32"))
-        # After the step, as in Algorithm 1: key network follows the new query network,
-        # then this batch's keys replace the oldest ones.
+        # As in Algorithm 1: the key network follows the new query network, then this
+        # batch's keys replace the oldest ones.
         momentum_update_trainable(self.key_encoder, self.encoder, self.momentum)
         momentum_update_trainable(self.key_head, self.head, self.momentum)
         self.queue.enqueue(k_all)
-        self.loss_tracker.update_state(loss)
-        return self.metrics_result()

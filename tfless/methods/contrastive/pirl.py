@@ -14,12 +14,13 @@ from tfless.losses.contrastive import (
     nce_log_partition,
     pirl_nce,
 )
-from tfless.methods.base import Method, scale_for_replicas
+from tfless.methods.base import Method
 from tfless.methods.contrastive.common import (
     batch_images,
     gather,
     replica_info,
     shared_encoder_at,
+    step_number,
     two_views,
 )
 
@@ -115,7 +116,7 @@ class PIRL(Method):
       seed: seed of the bank, the jigsaw and the negative sampling.
     """
 
-    input_keys = ("image", "index")
+    input_keys = ("index", "image|views")
 
     def __init__(
         self,
@@ -230,18 +231,15 @@ class PIRL(Method):
         return loss, nce_g, nce_f, f, index
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """The PIRL loss of a batch, without updating the memory bank."""
-        return self._loss(x, training)[0]
+        """The PIRL loss of a batch; the memory bank is updated after the step."""
+        loss, nce_g, nce_f, f, index = self._loss(x, training, step_number(self, training))
+        if training:
+            self.nce_jigsaw.update_state(nce_g)
+            self.nce_image.update_state(nce_f)
+            self.keep_for_update(f=f, index=index)
+        return loss
 
-    def train_step(self, data):
-        with tf.GradientTape() as tape:
-            loss, nce_g, nce_f, f, index = self._loss(data, True, self.optimizer.iterations)
-            scaled = self.optimizer.scale_loss(scale_for_replicas(loss))
-        variables = self.trainable_variables
-        self.optimizer.apply(tape.gradient(scaled, variables), variables)
+    def after_train_step(self, data) -> None:
+        kept = self.kept_for_update()
         ctx = replica_info()[0]
-        self.bank.update(gather(index, ctx), tf.stop_gradient(gather(f, ctx)))
-        self.loss_tracker.update_state(loss)
-        self.nce_jigsaw.update_state(nce_g)
-        self.nce_image.update_state(nce_f)
-        return self.metrics_result()
+        self.bank.update(gather(kept["index"], ctx), tf.stop_gradient(gather(kept["f"], ctx)))

@@ -33,7 +33,7 @@ def check_encoder_runs_on(encoder: keras.Model, size: int, channels: int, what: 
     """Raises ``ValueError`` if the encoder cannot process ``size x size`` patches."""
     try:
         out = encoder(tf.zeros([1, size, size, channels]), training=False)
-    except Exception as e:  # noqa: BLE001 - any failure means the patch is too small
+    except Exception as e:  # any failure means the patch is too small
         raise ValueError(
             f"{what}: the encoder cannot process {size}x{size} patches ({type(e).__name__}); "
             "use larger images or a smaller grid."
@@ -85,40 +85,15 @@ class PretextMethod(Method):
 
     Subclasses implement ``compute_loss`` (which updates their trackers); ``test_step``
     runs it with ``training=False`` so ``fit(validation_data=...)`` and ``evaluate``
-    report the pretext task on held-out images.
+    report the pretext task on held-out images. The pretext tasks read ``image`` only
+    (labels never reach them).
     """
+
+    input_keys = ("image",)
 
     def build(self, input_shape=None):
         # Sub-models are built in the constructors; nothing is created lazily.
         self.built = True
-
-    def make_callbacks(self, data, config) -> list:
-        """The trainer's hook: an online linear probe when ``config.eval.online_probe_every``
-        (epochs, i.e. ``train.eval_every`` steps) is set.
-
-        Labels are read only by the probe (up to ``config.eval.online_probe_examples``
-        training images, default 1000), never by the method.
-        """
-        import numpy as np
-
-        from tfless.evaluation.callbacks import OnlineLinearProbe
-
-        eval_cfg = config.get("eval", None) or {}
-        every = int(eval_cfg.get("online_probe_every", 0) or 0)
-        if not every or data.raw_train is None:
-            return []
-        limit = int(eval_cfg.get("online_probe_examples", 1000) or 1000)
-
-        def arrays(ds):
-            batches = list(ds.as_numpy_iterator())
-            return (
-                np.concatenate([b["image"] for b in batches]),
-                np.concatenate([b["label"] for b in batches]),
-            )
-
-        x, y = arrays(data.raw_train.take(limit).batch(1024))
-        xt, yt = arrays(data.test)
-        return [OnlineLinearProbe(x, y, xt, yt, every_n_epochs=every)]
 
     def test_step(self, data):
         loss = self.compute_loss(x=data, training=False)

@@ -4,13 +4,7 @@ Every method reads ``{"labeled": {"image", "label"}, "unlabeled": {...}}`` batch
 (see :mod:`tfless.methods.semi.common`).
 """
 
-from tfless.methods.semi.common import (
-    SemiMethod,
-    check_semi_batch,
-    validate_labeled_split,
-    validate_mu,
-    validate_threshold,
-)
+from tfless.methods.semi.common import SemiMethod, check_semi_batch, validate_threshold
 from tfless.methods.semi.fixmatch import FixMatch
 from tfless.methods.semi.label_propagation import LabelPropagation
 from tfless.methods.semi.label_propagation_callback import LabelPropagationCallback
@@ -42,7 +36,5 @@ __all__ = [
     "ReMixMatch",
     "SemiMethod",
     "check_semi_batch",
-    "validate_labeled_split",
-    "validate_mu",
     "validate_threshold",
 ]

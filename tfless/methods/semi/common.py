@@ -9,47 +9,9 @@ times the labeled one and carries the views the method asks for plus
 from __future__ import annotations
 
 import keras
-import numpy as np
 from keras import ops
 
 from tfless.methods.base import ClassifierMixin, Method, l2_weight_penalty
-
-
-def validate_labeled_split(labels, num_classes: int) -> None:
-    """Raises ``ValueError`` unless every class in ``[0, num_classes)`` has a labeled example.
-
-    Call it on the labels of the labeled subset before training: a class without
-    any labeled example cannot be learned by any of these methods.
-
-    Args:
-      labels: int array ``[N_labeled]``.
-      num_classes: number of classes of the task.
-    """
-    labels = np.asarray(labels).reshape(-1)
-    if labels.size == 0:
-        raise ValueError(f"The labeled split is empty; expected examples of {num_classes} classes.")
-    bad = labels[(labels < 0) | (labels >= num_classes)]
-    if bad.size:
-        raise ValueError(
-            f"Labeled split has label(s) {sorted(set(bad.tolist()))} outside [0, {num_classes})."
-        )
-    counts = np.bincount(labels.astype(np.int64), minlength=num_classes)
-    empty = [int(c) for c in np.flatnonzero(counts == 0)]
-    if empty:
-        raise ValueError(
-            f"Labeled split has zero examples of class(es) {empty} (counts per class: "
-            f"{counts.tolist()}); expected at least one labeled example of each of the "
-            f"{num_classes} classes."
-        )
-
-
-def validate_mu(mu) -> int:
-    """Returns ``mu`` as an int; raises ``ValueError`` unless it is an integer >= 1."""
-    if isinstance(mu, bool) or not isinstance(mu, (int, np.integer)) or mu < 1:
-        raise ValueError(
-            f"mu (unlabeled-to-labeled batch ratio) must be an integer >= 1; got {mu!r}."
-        )
-    return int(mu)
 
 
 def validate_threshold(threshold, name: str = "threshold", allow_zero: bool = False) -> float:
@@ -130,7 +92,7 @@ class SemiMethod(ClassifierMixin, Method):
       weight_decay: coupled L2 ``wd * sum ||W||^2 / 2`` on kernels (5e-4 in the WRN recipes).
     """
 
-    input_keys = ("labeled", "unlabeled")
+    #: Keys the method reads from ``batch["unlabeled"]`` (``views``: a list of images).
     unlabeled_keys: tuple[str, ...] = ("image_weak",)
 
     def __init__(self, encoder, num_classes: int, weight_decay: float = 0.0, name=None, **kwargs):
@@ -150,6 +112,11 @@ class SemiMethod(ClassifierMixin, Method):
         self.unlabeled_loss_tracker = keras.metrics.Mean(name="unlabeled_loss")
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
+    @property
+    def input_keys(self) -> tuple[str, ...]:
+        """``labeled/image``, ``labeled/label``, and ``unlabeled/<key>`` per unlabeled key."""
+        return ("labeled/image", "labeled/label", *(f"unlabeled/{k}" for k in self.unlabeled_keys))
+
     def call(self, inputs, training=False):
         if isinstance(inputs, dict):
             inputs = inputs["labeled"]["image"] if "labeled" in inputs else inputs["image"]
@@ -157,7 +124,7 @@ class SemiMethod(ClassifierMixin, Method):
 
     def step(self):
         """The optimizer step as float32 (0 before compile), for ramp-ups."""
-        if self.optimizer is None:
+        if getattr(self, "optimizer", None) is None:
             return ops.zeros((), "float32")
         return ops.cast(self.optimizer.iterations, "float32")
 
@@ -168,11 +135,6 @@ class SemiMethod(ClassifierMixin, Method):
         check_semi_batch(x, self.unlabeled_keys)
         loss = self.semi_loss(x["labeled"], x["unlabeled"], training=training)
         return loss + l2_weight_penalty(self.trainable_variables, self.weight_decay)
-
-    def labeled_logits_and_loss(self, images, labels, training=True):
-        """Logits of labeled ``images`` and their mean cross-entropy (also tracked)."""
-        logits = self.logits(images, training=training)
-        return logits, self.track_labeled(labels, logits)
 
     def track_labeled(self, labels, logits):
         xent = ops.mean(

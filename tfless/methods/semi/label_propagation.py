@@ -6,6 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from tfless.data.arrays import to_arrays
 from tfless.methods.semi.common import SemiMethod
 
 
@@ -33,8 +34,8 @@ class LabelPropagation(SemiMethod):
     ``index`` (the example's position in the training split; the trainer adds it
     with ``data.with_index = True``). The graph covers the training split only, so
     ``data.unlabeled_extra_splits`` (e.g. STL-10's unlabelled split) cannot be used:
-    the data pipeline refuses it together with ``with_index`` and
-    :meth:`make_callbacks` refuses it as well.
+    the data pipeline refuses it together with ``with_index`` (which puts ``index``
+    in the unlabeled batch).
 
     Reads ``labeled.{image, label}``, ``unlabeled.{<view_key>, index}`` and, if
     present, ``unlabeled.true_label`` (monitoring only; ``true_label < 0`` marks an
@@ -127,22 +128,10 @@ class LabelPropagation(SemiMethod):
             )
         return loss_x + loss_u
 
-    def make_callbacks(self, data, config) -> list:
-        """The diffusion callback, built from the trainer's ``Data`` (``raw_train``)."""
+    def callbacks(self, data) -> list[keras.callbacks.Callback]:
+        """The diffusion callback, built from the trainer's data (``raw_train``)."""
         from tfless.methods.semi.label_propagation_callback import LabelPropagationCallback
 
-        extra = config.data.get("unlabeled_extra_splits") if config is not None else None
-        if extra:
-            raise ValueError(
-                f"Label propagation diffuses over the training split only; it cannot use "
-                f"data.unlabeled_extra_splits={tuple(extra)!r}. Expected no extra splits."
-            )
-
-        ds = data.raw_train
-        images, labels = [], []
-        for batch in ds.batch(1024):
-            images.append(batch["image"].numpy())
-            labels.append(batch["label"].numpy())
-        images, labels = np.concatenate(images), np.concatenate(labels)
+        images, labels = to_arrays(data.raw_train)
         labeled = np.arange(len(labels)) if data.labeled_indices is None else data.labeled_indices
         return [LabelPropagationCallback(images, labels, labeled)]

@@ -23,6 +23,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from tfless.augment.views import build_view
 from tfless.data import datasets, splits
 
 PIPELINES = ("supervised", "semi", "unlabeled")
@@ -59,17 +60,25 @@ class Data:
 # Labeled subsets up to this size (float32 images) are cached in memory.
 LABELED_CACHE_BYTES = 1 << 30
 
+# Names of "no augmentation" in data.augment / data.unlabeled_views.
+_NO_VIEW = (None, "", "none")
 
-def view_fn(name: str | None, kwargs=None):
-    """The batched view builder ``images -> dict`` registered as ``name``."""
-    kwargs = dict(kwargs or {})
-    if name in (None, "", "identity", "none") and not kwargs:
-        return lambda images: {"image": images}
-    from tfless.augment.views import VIEWS
 
-    if name not in VIEWS:
-        raise ValueError(f"Unknown augmentation/view {name!r}. Expected one of {sorted(VIEWS)}.")
-    return VIEWS[name](**kwargs)
+def _view(name: str | None, kwargs=None):
+    """The batched view builder ``images -> dict`` named ``name`` (no name: ``identity``)."""
+    return build_view("identity" if name in _NO_VIEW else name, **dict(kwargs or {}))
+
+
+def validate_mu(mu, name: str = "mu") -> int:
+    """Returns ``mu`` as an int; raises ``ValueError`` unless it is an integer >= 1.
+
+    ``mu`` is the unlabeled-to-labeled batch ratio of the ``semi`` pipeline.
+    """
+    if isinstance(mu, bool) or not isinstance(mu, (int, np.integer)) or mu < 1:
+        raise ValueError(
+            f"{name} (unlabeled-to-labeled batch ratio) must be an integer >= 1; got {mu!r}."
+        )
+    return int(mu)
 
 
 def _image_shape(info, image_size, channels) -> tuple[int, int, int]:
@@ -109,108 +118,134 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
     batch_size = int(cfg.batch_size)
     if batch_size < 1:
         raise ValueError(f"data.batch_size must be >= 1; got {batch_size!r}.")
+    mu = validate_mu(cfg.get("mu"), "data.mu") if pipeline == "semi" else 0
     load_kw = dict(
         image_size=cfg.get("image_size"), channels=cfg.get("channels"), data_dir=cfg.get("data_dir")
     )
     image_shape = _image_shape(info, cfg.get("image_size"), cfg.get("channels"))
     train_all = datasets.load(cfg.dataset, "train", with_index=True, **load_kw)
+    test = _test_batches(cfg, load_kw)
+    labels = datasets.labels_of(train_all)
+    labeled, labeled_idx, split_hash = _labeled_subset(cfg, train_all, labels, image_shape)
+    if pipeline != "unlabeled":
+        splits.validate_labeled_split(
+            labels if labeled_idx is None else labels[labeled_idx],
+            info.num_classes,
+            name=f"The labeled split of {cfg.dataset!r}",
+        )
+    streams = _Streams(cfg, seed, num_train=len(labels))
+    if pipeline == "supervised":
+        train = streams.supervised(labeled, batch_size, skip_batches)
+    elif pipeline == "semi":
+        extra = [(s, datasets.load(cfg.dataset, s, **load_kw), None) for s in extra_splits]
+        train = streams.semi(labeled, train_all, extra, batch_size, batch_size * mu, skip_batches)
+    else:
+        train = streams.unlabeled(train_all, batch_size, skip_batches)
+    train = train.prefetch(tf.data.AUTOTUNE)
+    num_labeled = len(labels) if labeled_idx is None else len(labeled_idx)
+    return Data(
+        train, test, info, image_shape, split_hash, num_labeled, len(labels), train_all, labeled_idx
+    )
+
+
+def _test_batches(cfg, load_kw) -> tf.data.Dataset:
+    """The finite, batched ``{"image", "label"}`` test split."""
     test = datasets.load(cfg.dataset, "test", **load_kw)
     eval_bs = int(cfg.get("eval_batch_size") or 256)
     test = test.map(lambda ex: {"image": ex["image"], "label": ex["label"]})
-    test = test.batch(eval_bs).prefetch(tf.data.AUTOTUNE)
+    return test.batch(eval_bs).prefetch(tf.data.AUTOTUNE)
 
-    labels = datasets.labels_of(train_all)
-    num_train = len(labels)
+
+def _labeled_subset(cfg, train_all, labels, image_shape):
+    """``(labeled dataset, labeled indices or None, split hash or None)``.
+
+    ``data.labels_per_class`` picks that many labeled examples per class with
+    ``data.split_seed``; without it every training example is labeled.
+    """
     lpc = cfg.get("labels_per_class")
-    if lpc:
-        labeled_idx, _, split_hash = splits.labeled_unlabeled_split(
-            labels, int(lpc), seed=int(cfg.get("split_seed", 0))
-        )
-        labeled = splits.select(train_all, labeled_idx)
-        num_labeled = len(labeled_idx)
-        # `select` filters the whole training split: without a cache every pass over a
-        # few labeled images would decode and resize all of them again (40 of 1,257
-        # digits: the labeled-only run was 10x slower than the all-labels one). Subsets
-        # that fit in memory are cached after their first pass.
-        if num_labeled * int(np.prod(image_shape)) * 4 <= LABELED_CACHE_BYTES:
-            labeled = labeled.cache()
-    else:
-        labeled, split_hash, num_labeled = train_all, None, num_train
-        labeled_idx = None
-    present = np.unique(labels if labeled_idx is None else labels[labeled_idx])
-    if pipeline != "unlabeled" and len(present) < info.num_classes:
-        missing = sorted(set(range(info.num_classes)) - set(present.tolist()))
-        raise ValueError(
-            f"The labeled split of {cfg.dataset!r} has no examples of class(es) {missing}; "
-            f"expected at least one example of each of the {info.num_classes} classes."
-        )
-
-    shuffle_buffer = int(cfg.get("shuffle_buffer") or 10_000)
-
-    def stream(ds, bs, s):
-        ds = ds.shuffle(
-            min(shuffle_buffer, max(num_train, 1)), seed=s, reshuffle_each_iteration=True
-        )
-        return ds.repeat().batch(bs, drop_remainder=True)
-
-    labeled_view = view_fn(cfg.get("augment"), cfg.get("augment_kwargs"))
-    with_index = bool(cfg.get("with_index", False))
-
-    def labeled_batch(b):
-        out = dict(labeled_view(b["image"]))
-        out["label"] = b["label"]
-        if with_index:
-            out["index"] = b["index"]
-        return out
-
-    if pipeline == "supervised":
-        train = stream(labeled, batch_size, seed).skip(skip_batches)
-        train = train.map(labeled_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    elif pipeline == "semi":
-        mu = int(cfg.get("mu") or 0)
-        if mu < 1:
-            raise ValueError(
-                f"data.mu must be >= 1 for the 'semi' pipeline; got {cfg.get('mu')!r}."
-            )
-        uview = view_fn(cfg.get("unlabeled_views"), cfg.get("views_kwargs"))
-
-        def unlabeled_batch(b):
-            out = dict(uview(b["image"]))
-            out["true_label"] = b["label"]
-            if with_index:
-                out["index"] = b["index"]
-            return out
-
-        lab = stream(labeled, batch_size, seed).map(
-            labeled_batch, num_parallel_calls=tf.data.AUTOTUNE
-        )
-        if extra_splits:
-            train_images = train_all.map(lambda ex: {"image": ex["image"], "label": ex["label"]})
-            parts = [("train", train_images, num_train)] + [
-                (s, datasets.load(cfg.dataset, s, **load_kw), None) for s in extra_splits
-            ]
-            unl = _mixed_stream(parts, shuffle_buffer, seed + 1)
-            unl = unl.batch(batch_size * mu, drop_remainder=True)
-        else:
-            unl = stream(train_all, batch_size * mu, seed + 1)
-        unl = unl.map(unlabeled_batch, num_parallel_calls=tf.data.AUTOTUNE)
-        train = tf.data.Dataset.zip(lab, unl).skip(skip_batches)
-        train = train.map(lambda a, b: {"labeled": a, "unlabeled": b})
-    else:
-        uview = view_fn(cfg.get("augment"), cfg.get("augment_kwargs"))
-
-        def ssl_batch(b):
-            out = dict(uview(b["image"]))
-            if with_index:
-                out["index"] = b["index"]
-            return out
-
-        train = stream(train_all, batch_size, seed).skip(skip_batches)
-        train = train.map(ssl_batch, num_parallel_calls=tf.data.AUTOTUNE)
-    train = train.prefetch(tf.data.AUTOTUNE)
-    return Data(
-        train, test, info, image_shape, split_hash, num_labeled, num_train, train_all, labeled_idx
+    if not lpc:
+        return train_all, None, None
+    labeled_idx, _, split_hash = splits.labeled_unlabeled_split(
+        labels, int(lpc), seed=int(cfg.get("split_seed", 0))
     )
+    labeled = splits.select(train_all, labeled_idx)
+    # `select` filters the whole training split: without a cache every pass over a
+    # few labeled images would decode and resize all of them again (40 of 1,257
+    # digits: the labeled-only run was 10x slower than the all-labels one). Subsets
+    # that fit in memory are cached after their first pass.
+    if len(labeled_idx) * int(np.prod(image_shape)) * 4 <= LABELED_CACHE_BYTES:
+        labeled = labeled.cache()
+    return labeled, labeled_idx, split_hash
+
+
+class _Streams:
+    """Infinite, shuffled, batched and augmented training streams of one ``config.data``.
+
+    The labeled stream is shuffled with ``seed`` and the unlabeled one with ``seed + 1``;
+    ``skip`` drops the batches a resumed run has already seen.
+    """
+
+    def __init__(self, cfg, seed: int, num_train: int):
+        self.cfg = cfg
+        self.seed = seed
+        self.num_train = num_train
+        self.shuffle_buffer = int(cfg.get("shuffle_buffer") or 10_000)
+        self.with_index = bool(cfg.get("with_index", False))
+
+    def _batched(self, ds, batch_size, seed):
+        buffer = min(self.shuffle_buffer, max(self.num_train, 1))
+        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+        return ds.repeat().batch(batch_size, drop_remainder=True)
+
+    def _augment(self, view, label_key: str | None):
+        """``batch -> {<view of image>, label_key: label, ["index"]}`` for ``Dataset.map``."""
+        with_index = self.with_index
+
+        def fn(b):
+            out = dict(view(b["image"]))
+            if label_key:
+                out[label_key] = b["label"]
+            if with_index:
+                out["index"] = b["index"]
+            return out
+
+        return fn
+
+    def _labeled_map(self):
+        view = _view(self.cfg.get("augment"), self.cfg.get("augment_kwargs"))
+        return self._augment(view, "label")
+
+    def supervised(self, labeled, batch_size, skip):
+        """``{<augment view>, "label"[, "index"]}`` batches of the labeled subset."""
+        train = self._batched(labeled, batch_size, self.seed).skip(skip)
+        return train.map(self._labeled_map(), num_parallel_calls=tf.data.AUTOTUNE)
+
+    def semi(self, labeled, train_all, extra, batch_size, unlabeled_batch_size, skip):
+        """``{"labeled": ..., "unlabeled": {<views>, "true_label"[, "index"]}}`` batches.
+
+        Unlabeled batches are drawn from the whole training split plus the ``extra``
+        ``(name, dataset, None)`` splits.
+        """
+        labeled_map = self._labeled_map()
+        view = _view(self.cfg.get("unlabeled_views"), self.cfg.get("views_kwargs"))
+        lab = self._batched(labeled, batch_size, self.seed)
+        lab = lab.map(labeled_map, num_parallel_calls=tf.data.AUTOTUNE)
+        if extra:
+            images = train_all.map(lambda ex: {"image": ex["image"], "label": ex["label"]})
+            parts = [("train", images, self.num_train)] + extra
+            unl = _mixed_stream(parts, self.shuffle_buffer, self.seed + 1)
+            unl = unl.batch(unlabeled_batch_size, drop_remainder=True)
+        else:
+            unl = self._batched(train_all, unlabeled_batch_size, self.seed + 1)
+        unl = unl.map(self._augment(view, "true_label"), num_parallel_calls=tf.data.AUTOTUNE)
+        train = tf.data.Dataset.zip(lab, unl).skip(skip)
+        return train.map(lambda a, b: {"labeled": a, "unlabeled": b})
+
+    def unlabeled(self, train_all, batch_size, skip):
+        """``{<augment view>[, "index"]}`` batches of the whole training split, no labels."""
+        view = _view(self.cfg.get("augment"), self.cfg.get("augment_kwargs"))
+        train = self._batched(train_all, batch_size, self.seed).skip(skip)
+        return train.map(self._augment(view, None), num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def _extra_splits(cfg, info, pipeline) -> tuple[str, ...]:

@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfless.train.pipelines import build_data
+from tfless.data.pipelines import build_data
 
 # A tiny stand-in for TFDS stl10: each split has its own pixel value, so a batch shows
 # which split an image came from; the unlabelled split has label -1 as in TFDS.
@@ -111,7 +111,7 @@ def test_bad_extra_splits_fail_before_any_data_is_read(overrides, message):
 
 def test_cached_labeled_subset_streams_the_same_batches(monkeypatch):
     """Caching the labeled subset (a speed fix) leaves the batch stream unchanged."""
-    from tfless.train import pipelines
+    from tfless.data import pipelines
 
     cfg = ml_collections.ConfigDict(
         dict(
@@ -136,3 +136,33 @@ def test_cached_labeled_subset_streams_the_same_batches(monkeypatch):
     for a, b in zip(cached, uncached):
         np.testing.assert_array_equal(a["label"], b["label"])
         np.testing.assert_array_equal(a["image"], b["image"])
+
+
+def test_labeled_split_and_mu_validation():
+    from tfless.data.pipelines import validate_mu
+    from tfless.data.splits import validate_labeled_split
+
+    validate_labeled_split([0, 1, 2, 2], 3)
+    with pytest.raises(ValueError, match=r"zero examples of class\(es\) \[1\]"):
+        validate_labeled_split([0, 0, 2, 2], 3)
+    with pytest.raises(ValueError, match="outside \\[0, 3\\)"):
+        validate_labeled_split([0, 1, 5], 3)
+    with pytest.raises(ValueError, match="empty"):
+        validate_labeled_split([], 3)
+    assert validate_mu(7) == 7
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="mu .* must be an integer >= 1; got"):
+            validate_mu(bad)
+
+
+def test_build_data_rejects_a_bad_mu_and_an_unknown_view():
+    cfg = ml_collections.ConfigDict(
+        dict(dataset="digits", pipeline="semi", image_size=8, channels=1, batch_size=8, mu=0)
+    )
+    with pytest.raises(ValueError, match=r"data.mu .* must be an integer >= 1; got 0"):
+        build_data(cfg)
+    cfg = ml_collections.ConfigDict(
+        dict(dataset="digits", image_size=8, channels=1, batch_size=8, augment="fixmatch")
+    )
+    with pytest.raises(ValueError, match="unknown view 'fixmatch'"):
+        build_data(cfg)

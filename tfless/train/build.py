@@ -1,0 +1,147 @@
+"""Config -> data, backbone, method, optimizer and checkpoint: the one way a run is built.
+
+:func:`build_run` serves both training (:func:`tfless.train.train_and_evaluate`) and
+restoring a finished or interrupted run (:func:`tfless.train.restore_method`), so a
+restored method has exactly the variables, optimizer slots and checkpoint layout of
+the run that saved it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+import keras
+import tensorflow as tf
+
+from tfless.backbones import build_backbone
+from tfless.data import pipelines
+from tfless.methods import Method, get_method_class
+from tfless.train.optimizers import make_optimizer
+
+
+@dataclasses.dataclass
+class Run:
+    """A built run, every variable created.
+
+    Attributes:
+      data: the run's data (training stream, test split, dataset info).
+      method: the compiled method, built from the first training batch.
+      optimizer: its optimizer, built for all of the method's trainable variables.
+      epoch: the finished-epoch counter saved with the checkpoint.
+      checkpoint: ``tf.train.Checkpoint`` of ``model``, ``optimizer`` and ``epoch``.
+    """
+
+    data: pipelines.Data
+    method: Method
+    optimizer: keras.optimizers.Optimizer
+    epoch: tf.Variable
+    checkpoint: tf.train.Checkpoint
+
+
+def total_steps(config) -> int:
+    """``config.train.steps``; raises ``ValueError`` when it is below 1."""
+    steps = int(config.train.steps)
+    if steps < 1:
+        raise ValueError(f"train.steps must be >= 1; got {steps!r}.")
+    return steps
+
+
+def _num_data(config, kwargs: dict, num_train: int) -> None:
+    """Fills in or checks ``num_data`` (one slot per training example) against the split."""
+    if kwargs.get("num_data") is None:
+        kwargs["num_data"] = int(num_train)
+    elif int(kwargs["num_data"]) != int(num_train):
+        raise ValueError(
+            f"method.kwargs.num_data={kwargs['num_data']!r} but the training split of "
+            f"{config.data.get('dataset')!r} has {num_train} examples; {config.method.name!r} "
+            "keeps one slot per training example, so set num_data to "
+            f"{num_train} or leave it out (it is then read from the data)."
+        )
+
+
+def build_method(
+    config, image_shape, num_classes: int, num_replicas: int = 1, num_train: int | None = None
+) -> Method:
+    """Builds backbone + method from ``config.model`` / ``config.method``.
+
+    With more than one replica, batch norm is synchronized across replicas unless the
+    config says otherwise (``model.kwargs.bn_synchronized``): the statistics are then
+    those of the global batch, so a run computes the same function whatever the
+    number of devices, and every replica keeps identical moving averages.
+
+    Methods that keep one slot per training example (``num_data``: PIRL's memory bank,
+    DeepCluster's assignments) get ``num_data = num_train`` when the config leaves it
+    out; a config value that disagrees with the training split is refused here, before
+    any step, instead of failing later on an out-of-range index.
+    """
+    cls = get_method_class(config.method.name)
+    model_kwargs = dict(config.model.get("kwargs", {}) or {})
+    if num_replicas > 1 and "bn_synchronized" not in model_kwargs:
+        model_kwargs["bn_synchronized"] = True
+    encoder = build_backbone(config.model.backbone, image_shape, **model_kwargs)
+    kwargs = dict(config.method.get("kwargs", {}) or {})
+    params = inspect.signature(cls.__init__).parameters
+    accepts_var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
+    if "num_classes" in params and "num_classes" not in kwargs:
+        kwargs["num_classes"] = num_classes
+    if "num_data" in params and num_train is not None:
+        _num_data(config, kwargs, num_train)
+    unknown = [k for k in kwargs if k not in params and not accepts_var_kw]
+    if unknown:
+        raise ValueError(
+            f"Method {config.method.name!r} does not accept {unknown}; expected some of "
+            f"{[p for p in params if p not in ('self', 'encoder', 'name', 'kwargs')]}."
+        )
+    return cls(encoder=encoder, **kwargs)
+
+
+def build_run(
+    config,
+    strategy: tf.distribute.Strategy | None = None,
+    *,
+    seed: int = 0,
+    skip_batches: int = 0,
+) -> Run:
+    """Builds the data, method and optimizer of ``config``, ready to train or restore.
+
+    The first training batch is checked (image shape, the method's
+    :attr:`~tfless.methods.Method.input_keys`) before any variable exists; the method is
+    then compiled and built from that batch and the optimizer built, all inside
+    ``strategy``'s scope, so that a checkpoint restores into every variable.
+
+    Args:
+      config: the run's ``ConfigDict``.
+      strategy: the distribution strategy (default: the current one).
+      seed: seed of the data pipeline (shuffling, label split, augmentation).
+      skip_batches: training batches to skip (those an interrupted run consumed).
+
+    Returns:
+      :class:`Run`.
+
+    Raises:
+      ValueError: for a batch the method cannot read, or a bad method config.
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    data = pipelines.build_data(config.data, seed=seed, skip_batches=skip_batches)
+    example = next(iter(data.train.take(1)))
+    pipelines.check_batch(example, data.image_shape)
+    with strategy.scope():
+        method = build_method(
+            config,
+            data.image_shape,
+            data.info.num_classes,
+            strategy.num_replicas_in_sync,
+            num_train=data.num_train,
+        )
+        method.check_inputs(example)
+        optimizer = make_optimizer(config.optimizer, total_steps(config))
+        method.compile(
+            optimizer=optimizer, jit_compile=bool(config.train.get("jit_compile", False))
+        )
+        method.build_from_batch(example)
+        method.built = True
+        optimizer.build(method.trainable_variables)
+        epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        checkpoint = tf.train.Checkpoint(model=method, optimizer=optimizer, epoch=epoch)
+    return Run(data, method, optimizer, epoch, checkpoint)

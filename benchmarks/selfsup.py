@@ -39,6 +39,7 @@ Writes ``<out>/selfsup.json``, ``<out>/selfsup.md`` and ``<out>/selfsup_tsne.png
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -113,30 +114,34 @@ def digits_eval_arrays(image_size: int, channels: int, dataset: str = "digits"):
     return out
 
 
-def evaluate_encoder(encoder, arrays, precise_bn: bool = True) -> dict:
-    """Probe / kNN metrics of a frozen encoder; ``precise_bn`` first sets its batch-norm
-    statistics to those of the (unlabeled) training images.
+def evaluate_encoder(encoder, arrays, precise_bn: bool = True) -> tuple[dict, object]:
+    """Probe / kNN / 10-labels-per-class metrics of a frozen encoder, and its test features.
 
-    Patch-based methods (jigsaw, context prediction, CPC, PIRL's tiles) learn their
-    batch-norm running averages on tiles, which misnormalize full images at evaluation;
-    "precise BN" (Wu & Johnson 2021) recomputes them on the 1,257 training images, no
-    labels read. It is applied to every encoder alike, random init included.
+    Runs :func:`tfless.evaluation.evaluate_encoder` (its default protocol settings:
+    kNN k=200, T=0.1). ``precise_bn`` first sets the encoder's batch-norm statistics to
+    those of the (unlabeled) training images: patch-based methods (jigsaw, context
+    prediction, CPC, PIRL's tiles) learn their running averages on tiles, which
+    misnormalize full images; "precise BN" (Wu & Johnson 2021) recomputes them on the
+    training images, no labels read. It is applied to every encoder alike, random init
+    included. Digits are nearly linearly separable, so a probe with all labels saturates
+    (~98% even for a random encoder); with 10 labels per class it separates encoders.
     """
-    from tfless.data import labeled_unlabeled_split
-    from tfless.evaluation import extract_features, knn_features, linear_probe_features
-    from tfless.evaluation.finetune import recompute_batch_norm
+    from tfless.evaluation import evaluate_encoder as evaluate
+    from tfless.evaluation import extract_features
+    from tfless.evaluation.settings import DEFAULTS
 
     x, y, xt, yt = arrays
-    if precise_bn:
-        recompute_batch_norm(encoder, x, max_images=len(x))
-    f, ft = extract_features(encoder, x), extract_features(encoder, xt)
-    out = linear_probe_features(f, y, ft, yt)
-    out.update(knn_features(f, y, ft, yt))
-    # Digits are nearly linearly separable, so a probe with all 1,257 labels saturates
-    # (~98% even for a random encoder); with 10 labels per class it separates encoders.
-    few = labeled_unlabeled_split(y, FEW_LABELS, seed=0)[0]
-    out["linear_10pc_accuracy"] = linear_probe_features(f[few], y[few], ft, yt)["linear_accuracy"]
-    return out, ft
+    settings = dataclasses.replace(DEFAULTS, few_label_per_class=(FEW_LABELS,))
+    out = evaluate(
+        encoder,
+        (x, y),
+        (xt, yt),
+        ("linear", "knn", "few_label"),
+        settings=settings,
+        precise_bn=precise_bn,
+    )
+    out.pop("precise_bn_layers", None)
+    return out, extract_features(encoder, xt)
 
 
 def measure_throughput(names, args) -> dict:
@@ -242,7 +247,7 @@ def main(argv=None):
                 metrics["final_loss"] = result.metrics.get("loss")
                 if seed == seeds[0]:
                     tsne_panels[name] = (test_f, arrays[3])
-            except Exception as e:  # noqa: BLE001 - a failing method is reported, not fatal
+            except Exception as e:  # a failing method is reported, not fatal
                 traceback.print_exc()
                 entry["note"] = f"failed: {type(e).__name__}: {str(e).splitlines()[0][:160]}"
                 break

@@ -7,8 +7,8 @@ The curated public API; everything else lives in the subpackages
 
 __version__ = "0.1.0"
 
-from tfless.backbones import BACKBONES, build_backbone  # noqa: E402
-from tfless.data import load  # noqa: E402
-from tfless.methods import METHODS  # noqa: E402
+from tfless.backbones import BACKBONES, build_backbone
+from tfless.data import load
+from tfless.methods import METHODS
 
 __all__ = ["BACKBONES", "METHODS", "__version__", "build_backbone", "load"]

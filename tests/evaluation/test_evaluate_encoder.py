@@ -12,6 +12,7 @@ from tfless.backbones import build_backbone
 from tfless.evaluation import (
     DEFAULTS,
     ProtocolSettings,
+    check_protocols,
     evaluate_encoder,
     has_classifier,
     knn_features,
@@ -171,6 +172,7 @@ def test_bad_calls_name_the_problem(blobs, trained_encoder):
         evaluate_encoder(flatten, *blobs, ("linear", "umap"))
     with pytest.raises(ValueError, match="Unknown protocol"):
         evaluate_encoder(flatten, *blobs, ())
+    assert check_protocols(" knn,linear,knn") == ("knn", "linear")
     with pytest.raises(ValueError, match="classifier head"):
         evaluate_encoder(trained_encoder, *blobs, ("accuracy",))
     with pytest.raises(ValueError, match="plot_path"):

@@ -24,9 +24,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags
 
-from tfless.evaluation.settings import DEFAULTS, PROTOCOLS  # noqa: E402
+from tfless.evaluation.settings import DEFAULTS, PROTOCOLS
 
 _SAVED_MODEL = flags.DEFINE_string(
     "saved_model", None, "An export version directory (holding saved_model.pb)."

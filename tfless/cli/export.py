@@ -15,7 +15,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory written by tfless-train.")
 _ROOT = flags.DEFINE_string(

@@ -18,7 +18,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags
 
 _ROOT = flags.DEFINE_string("export_root", None, "Serve every model directory under this root.")
 _NAME = flags.DEFINE_string("model_name", None, "Model name (with --model_base_path).")

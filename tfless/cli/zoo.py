@@ -18,7 +18,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags
 
 _REGISTRY = flags.DEFINE_string("registry", None, "Registry file (default: the shipped one).")
 _OUT_ROOT = flags.DEFINE_string("out_root", None, "build: export root (default: a temp dir).")

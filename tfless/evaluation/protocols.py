@@ -43,11 +43,13 @@ _LOGITS = "logits"
 
 
 def check_protocols(protocols: Sequence[str]) -> tuple[str, ...]:
-    """Stripped, de-duplicated protocol names, in order.
+    """Stripped, de-duplicated protocol names, in order (a string is split at commas).
 
     Raises:
       ValueError: for an empty list or a name not in :data:`PROTOCOLS`.
     """
+    if isinstance(protocols, str):
+        protocols = protocols.split(",")
     names = tuple(dict.fromkeys(p.strip() for p in protocols if p.strip()))
     bad = [p for p in names if p not in PROTOCOLS]
     if bad or not names:

@@ -51,7 +51,7 @@ def grpc_servicers(store: ModelStore):
         context.abort(getattr(grpc.StatusCode, _GRPC_CODES.get(e.status, "INTERNAL")), e.message)
 
     class Prediction(prediction_service_pb2_grpc.PredictionServiceServicer):
-        def Predict(self, request, context):  # noqa: N802 - gRPC naming
+        def Predict(self, request, context):  # named by the gRPC service
             try:
                 model = store.get(*_spec_args(request.model_spec))
                 sig = signature_of(model, request.model_spec.signature_name or None)
@@ -66,7 +66,7 @@ def grpc_servicers(store: ModelStore):
                 response.outputs[key].CopyFrom(tf.make_tensor_proto(value))
             return response
 
-        def GetModelMetadata(self, request, context):  # noqa: N802 - gRPC naming
+        def GetModelMetadata(self, request, context):  # named by the gRPC service
             try:
                 model = store.get(*_spec_args(request.model_spec))
             except RequestError as e:
@@ -81,7 +81,7 @@ def grpc_servicers(store: ModelStore):
             return response
 
     class Models(model_service_pb2_grpc.ModelServiceServicer):
-        def GetModelStatus(self, request, context):  # noqa: N802 - gRPC naming
+        def GetModelStatus(self, request, context):  # named by the gRPC service
             try:
                 status = store.status(*_spec_args(request.model_spec))
             except RequestError as e:

@@ -94,7 +94,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
     # stalls every keep-alive response by ~40 ms.
     disable_nagle_algorithm = True
 
-    def log_message(self, format, *args):  # noqa: A002 - base class signature
+    def log_message(self, format, *args):  # the base class's signature
         if getattr(self.server, "verbose", False):
             super().log_message(format, *args)
 
@@ -119,7 +119,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             raise not_found(f"Malformed request: POST {self.path}")
         return match["name"], match["version"], match["label"], verb
 
-    def do_GET(self):  # noqa: N802 - http.server naming
+    def do_GET(self):  # named by http.server
         try:
             name, version, label, verb = self._route("GET")
             store = self.server.store
@@ -141,7 +141,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
         except RequestError as e:
             self._send(e.status, {"error": e.message})
 
-    def do_POST(self):  # noqa: N802 - http.server naming
+    def do_POST(self):  # named by http.server
         try:
             length = self.headers.get("Content-Length")
             if length is None:

@@ -93,3 +93,31 @@ def test_bad_input(tmp_path, digits8):
         tanda.train_tanda(digits8[0], steps=1)
     with pytest.raises(ValueError, match="does not exist"):
         tanda_view(str(tmp_path / "none.json"))
+
+
+def test_cli_tanda_mode_takes_ops_at_the_default_magnitudes(tmp_path, cli_module):
+    import json
+
+    from absl import flags
+
+    argv = [
+        "augment_search",
+        "--mode=tanda",
+        f"--output_dir={tmp_path}",
+        "--image_size=8",
+        "--labels_per_class=3",
+        "--num_validation=50",
+        "--ops=Rotate,Invert",
+        "--tanda_steps=2",
+        "--tanda_length=2",
+    ]
+    with cli_module("augment_search") as augment_search:
+        flags.FLAGS(argv)
+        augment_search.main(argv[:1])
+    record = json.load(open(tmp_path / "tanda_generator.json"))
+    assert [tuple(t) for t in record["transforms"]] == [
+        (n, m) for n in ("Rotate", "Invert") for m in (3.0, 6.0, 9.0)
+    ]
+    assert record["flags"]["ops"] == ["Rotate", "Invert"] and len(record["history"]) == 1
+    generator = tanda.load_generator(str(tmp_path / "tanda_generator.json"))
+    assert generator.sequence_length == 2 and len(generator.transforms) == 6

@@ -1,8 +1,6 @@
 import pytest
 import tensorflow as tf
 
-from tfless.data.pipelines import validate_mu
-from tfless.data.splits import validate_labeled_split
 from tfless.methods import METHODS
 from tfless.methods.semi import SEMI_METHODS, FixMatch, check_semi_batch, validate_threshold
 
@@ -20,21 +18,7 @@ def test_registry():
         assert METHODS[name] is cls
 
 
-def test_labeled_split_with_an_empty_class_is_rejected():
-    validate_labeled_split([0, 1, 2, 2], 3)
-    with pytest.raises(ValueError, match=r"zero examples of class\(es\) \[1\]"):
-        validate_labeled_split([0, 0, 2, 2], 3)
-    with pytest.raises(ValueError, match="outside \\[0, 3\\)"):
-        validate_labeled_split([0, 1, 5], 3)
-    with pytest.raises(ValueError, match="empty"):
-        validate_labeled_split([], 3)
-
-
-def test_mu_and_threshold_validation():
-    assert validate_mu(7) == 7
-    for bad in (0, -1, 1.5, True):
-        with pytest.raises(ValueError, match="mu .* must be an integer >= 1; got"):
-            validate_mu(bad)
+def test_threshold_validation():
     assert validate_threshold(0.95) == 0.95
     for bad in (0.0, 1.0, -0.2, 1.2):
         with pytest.raises(ValueError, match="threshold must be in \\(0, 1\\)"):

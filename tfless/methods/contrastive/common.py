@@ -37,11 +37,6 @@ def step_number(method, training: bool):
     return method.optimizer.iterations
 
 
-def static_batch(x) -> int | None:
-    """The static leading dimension of ``x``, or None when unknown at trace time."""
-    return tf.TensorShape(x.shape)[0]
-
-
 def check_global_batch(local_batch: int | None, num_replicas: int, name: str, minimum: int = 2):
     """Raises ``ValueError`` when the global batch is known and smaller than ``minimum``."""
     if local_batch is None:

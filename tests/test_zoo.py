@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tfless import export, zoo
+from tfless.configs import load_config
 from tfless.data import load
 from tfless.methods import METHODS
 
@@ -75,6 +76,28 @@ def test_every_registry_entry_names_a_real_method_and_config():
         assert entry["method"] in METHODS, (entry["name"], entry["method"], sorted(METHODS))
         config = os.path.join(REPO, entry["config"]["file"])
         assert os.path.isfile(config), (entry["name"], entry["config"]["file"])
+        # The config resolves with the entry's arg (what `tfless-zoo build` runs).
+        spec = config + (f":{entry['config']['arg']}" if entry["config"].get("arg") else "")
+        assert load_config(spec).method.name == entry["method"], (entry["name"], spec)
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"method": "protonet"}, "names method 'protonet', which is not registered"),
+        (
+            {"config": {"file": "configs/protonet/omniglot.py", "arg": None}},
+            "names config 'configs/protonet/omniglot.py', which does not exist",
+        ),
+    ],
+)
+def test_loader_refuses_an_entry_whose_method_or_config_does_not_exist(tmp_path, change, message):
+    registry = json.loads(open(zoo.DEFAULT_REGISTRY).read())
+    registry["entries"][0].update(change)
+    path = tmp_path / "registry.json"
+    path.write_text(json.dumps(registry))
+    with pytest.raises(zoo.ZooError, match=message):
+        zoo.load_registry(str(path))
 
 
 def test_shipped_encoder_loads_as_a_keras_layer():

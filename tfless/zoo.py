@@ -79,7 +79,36 @@ def load_registry(path: str | None = None) -> dict:
                 f"Zoo registry {path!r}: shipped entry {entry['name']!r} needs 'location' and "
                 "'files'."
             )
+        _check_method_and_config(entry, path)
     return registry
+
+
+def _check_method_and_config(entry: Mapping, path: str) -> None:
+    """Refuses an entry whose method is not registered or whose config file is missing.
+
+    The config is looked up in the source checkout this package belongs to; an installed
+    package without the ``configs/`` folder beside it cannot check the file (building
+    an entry needs a checkout anyway), so only the method is checked there.
+    """
+    from tfless.methods import METHODS
+
+    if entry["method"] not in METHODS:
+        raise ZooError(
+            f"Zoo registry {path!r}: entry {entry['name']!r} names method {entry['method']!r}, "
+            f"which is not registered; expected one of {sorted(METHODS)}."
+        )
+    config = entry["config"]
+    if not isinstance(config, Mapping) or not isinstance(config.get("file"), str):
+        raise ZooError(
+            f"Zoo registry {path!r}: entry {entry['name']!r} needs config.file; got {config!r}."
+        )
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if os.path.isdir(os.path.join(root, "configs")):
+        if not os.path.isfile(os.path.join(root, config["file"])):
+            raise ZooError(
+                f"Zoo registry {path!r}: entry {entry['name']!r} names config "
+                f"{config['file']!r}, which does not exist under {root!r}."
+            )
 
 
 def list_entries(registry: str | None = None) -> list[dict]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
+import sys
 
 import keras
 import numpy as np
@@ -125,11 +126,21 @@ def train_and_evaluate(
         cb.write_json_atomic(os.path.join(workdir, MANIFEST), manifest)
 
     callbacks = _callbacks(config, run, manager, workdir if chief else None, initial_epoch)
-    verbose = int(config.train.get("verbose", 1)) if chief else 0
+    verbose = progress_verbosity(int(config.train.get("verbose", 1))) if chief else 0
     history = _fit(run, strategy, callbacks, epochs, per_epoch, initial_epoch, verbose)
     metrics = _final_metrics(run, config, strategy, history, chief)
     cb.write_json_atomic(os.path.join(run_dir, METRICS), metrics)
     return TrainResult(metrics=metrics, method=run.method, manifest=manifest, workdir=workdir)
+
+
+def progress_verbosity(verbose: int, stream=None) -> int:
+    """Keras ``verbose`` for ``fit``: a progress bar (1) becomes one line per epoch (2)
+    when ``stream`` (default ``sys.stdout``) is not a terminal, so a log file or CI
+    output is not filled with redrawn bars."""
+    stream = sys.stdout if stream is None else stream
+    if verbose == 1 and not (hasattr(stream, "isatty") and stream.isatty()):
+        return 2
+    return verbose
 
 
 def _callbacks(config, run: Run, manager, chief_workdir: str | None, initial_epoch: int) -> list:
@@ -178,7 +189,9 @@ def _fit(run: Run, strategy, callbacks, epochs, per_epoch, initial_epoch, verbos
         from tfless.train.loop import distributed_fit
 
         return distributed_fit(method, strategy, run.data.train, **kwargs)
-    return method.fit(run.data.train, **kwargs).history
+    # The tf.data stream is shuffled by the pipeline; Keras' own shuffle flag does not
+    # apply to datasets and only warns.
+    return method.fit(run.data.train, shuffle=False, **kwargs).history
 
 
 def _final_metrics(run: Run, config, strategy, history: dict, chief: bool) -> dict:

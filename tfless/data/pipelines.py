@@ -163,8 +163,12 @@ def _labeled_subset(cfg, train_all, labels, image_shape):
     ``data.split_seed``; without it every training example is labeled.
     """
     lpc = cfg.get("labels_per_class")
-    if not lpc:
+    if lpc is None:
         return train_all, None, None
+    if isinstance(lpc, bool) or not isinstance(lpc, int) or lpc < 1:
+        raise ValueError(
+            f"data.labels_per_class must be an integer >= 1, or None for all labels; got {lpc!r}."
+        )
     labeled_idx, _, split_hash = splits.labeled_unlabeled_split(
         labels, int(lpc), seed=int(cfg.get("split_seed", 0))
     )

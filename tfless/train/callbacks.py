@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 
@@ -10,14 +11,32 @@ import keras
 import tensorflow as tf
 
 
+def json_safe(obj):
+    """``obj`` with every non-finite float (NaN, inf) replaced by None, recursively.
+
+    Python's ``json`` writes NaN and Infinity as bare tokens, which are not JSON and
+    which strict readers (``jq``, browsers, most languages) refuse.
+    """
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    return obj
+
+
 def write_json_atomic(path: str, obj) -> None:
-    """Writes JSON to a temporary file in the same directory and renames it into place."""
+    """Writes JSON to a temporary file in the same directory and renames it into place.
+
+    Non-finite floats are written as ``null`` (:func:`json_safe`), so the file is valid JSON.
+    """
     directory = os.path.dirname(os.path.abspath(path))
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(obj, f, indent=2, sort_keys=True, default=str)
+            json.dump(json_safe(obj), f, indent=2, sort_keys=True, default=str, allow_nan=False)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -44,6 +44,10 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
             raise ValueError(
                 f"warmup_steps must be in [0, total_steps={total_steps}); got {warmup_steps!r}."
             )
+        if not (isinstance(base_lr, (int, float)) and math.isfinite(base_lr) and base_lr > 0):
+            raise ValueError(
+                f"optimizer.learning_rate must be a finite number > 0; got {base_lr!r}."
+            )
         self.base_lr = float(base_lr)
         self.total_steps = int(total_steps)
         self.schedule = schedule

@@ -53,9 +53,14 @@ class TrainResult:
 
 def _epochs(config) -> tuple[int, int]:
     steps = total_steps(config)
-    per_epoch = int(config.train.get("eval_every") or steps)
+    every = config.train.get("eval_every")
+    # None means one epoch of `steps`; 0 would silently mean no intermediate checkpoint.
+    per_epoch = steps if every is None else int(every)
     if per_epoch < 1:
-        raise ValueError(f"train.eval_every must be >= 1; got {per_epoch!r}.")
+        raise ValueError(
+            f"train.eval_every must be >= 1 (steps between evaluations and checkpoints); "
+            f"got {every!r}."
+        )
     if steps % per_epoch:
         raise ValueError(
             f"train.steps={steps} must be a multiple of train.eval_every={per_epoch} so that "

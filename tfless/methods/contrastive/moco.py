@@ -23,6 +23,34 @@ from tfless.methods.contrastive.common import (
 DEFAULT_TEMPERATURE = {1: 0.07, 2: 0.2}
 
 
+def encoder_feature_dim(encoder: keras.Model, method: str) -> int:
+    """Size ``D`` of a built encoder's ``[B, D]`` features.
+
+    Uses ``encoder.feature_dim`` when set, else the encoder's symbolic output, which a
+    ``keras.Sequential`` without an ``Input`` only has once built. An unbuilt encoder is
+    refused: the key network starts as a copy of its weights, so they must exist.
+
+    Raises:
+      ValueError: the encoder is not built, or its feature size cannot be read.
+    """
+    dim = getattr(encoder, "feature_dim", None)
+    if dim is not None:
+        return int(dim)
+    if not encoder.built:
+        raise ValueError(
+            f"{method} needs a built encoder (its key network starts as a copy of the "
+            f"encoder's weights); {encoder.name!r} has no weights yet. Start it with "
+            "keras.Input(shape=(H, W, C)) or call encoder.build((None, H, W, C)) first."
+        )
+    outputs = getattr(encoder, "outputs", None)
+    if not outputs:
+        raise ValueError(
+            f"{method} cannot read the feature size of {encoder.name!r}; set "
+            "encoder.feature_dim = D for an encoder with [B, D] outputs."
+        )
+    return int(outputs[0].shape[-1])
+
+
 class MoCo(Method):
     """Momentum Contrast (He, Fan, Wu, Xie & Girshick, CVPR 2020, arXiv:1911.05722) and MoCo v2
     (Chen, Fan, Girshick & He 2020, arXiv:2003.04297).
@@ -96,7 +124,7 @@ class MoCo(Method):
         )
         self.shuffle_bn = bool(shuffle_bn)
         self.seed = int(seed)
-        feature_dim = int(getattr(encoder, "feature_dim", encoder.output.shape[-1]))
+        feature_dim = encoder_feature_dim(encoder, "MoCo")
         self.head = moco_head(feature_dim, self.version, hidden_dim, int(projection_dim))
         # Shuffled keys must be normalized with per-replica statistics; a synchronized BN
         # (the trainer's default with several replicas) would undo the shuffle.

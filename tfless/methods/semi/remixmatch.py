@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -25,6 +26,18 @@ def rotate_batch(images, k):
     return tf.gather(tf.transpose(rotations, [1, 0, 2, 3, 4]), k, axis=1, batch_dims=1)
 
 
+#: How ReMixMatch averages the model's predictions for distribution alignment.
+ALIGNMENTS = ("window", "ema")
+
+
+def roll_window(window, entry):
+    """Drops the oldest row of ``window [N, C]``, appends ``entry [C]``; returns it and its
+    renormalized row mean ``[C]``, the model marginal of the authors' code."""
+    rolled = ops.concatenate([window[1:], ops.expand_dims(ops.cast(entry, window.dtype), 0)], 0)
+    mean = ops.mean(rolled, axis=0)
+    return rolled, mean / ops.sum(mean)
+
+
 class ReMixMatch(SemiMethod):
     """ReMixMatch: MixMatch with distribution alignment and augmentation anchoring.
 
@@ -33,9 +46,9 @@ class ReMixMatch(SemiMethod):
     Anchoring" (ICLR), Algorithm 1. Per step:
 
     1. the guess for an unlabeled image comes from its weak view:
-       ``q = Sharpen(Normalize(p(y|u_weak) * p(y) / p~(y)), T)`` where ``p(y)`` is a
-       running average of the labeled class distribution and ``p~(y)`` of the model's
-       predictions on unlabeled data (distribution alignment, EMA 0.999);
+       ``q = Sharpen(Normalize(p(y|u_weak) * p(y) / p~(y)), T)`` where ``p(y)`` is the
+       labeled class distribution and ``p~(y)`` a running average of the model's
+       predictions on unlabeled data (distribution alignment, see below);
     2. K strong (CTAugment) views of each unlabeled image are anchored to ``q``; labeled
        images are strongly augmented too;
     3. MixUp of labeled and strong unlabeled examples as in MixMatch, with cross-entropy
@@ -54,6 +67,14 @@ class ReMixMatch(SemiMethod):
     batch 64); Adam lr 0.002, decoupled weight decay 0.02 and EMA 0.999 for evaluation
     (optimizer config).
 
+    Distribution alignment follows the authors' code (google-research/remixmatch): ``p~(y)``
+    is the mean of the last ``alignment_window = 128`` batch-mean predictions, held in a
+    ``[128, C]`` buffer that starts with uniform rows and is rolled every step; ``p(y)`` is
+    the known class distribution of the labeled set (``label_distribution``) or, when that
+    is not given, an EMA (``marginal_decay``) of the labeled batches' label frequencies, as
+    that code does for a dataset without a known distribution. ``alignment="ema"`` keeps an
+    EMA of the predictions instead, the running average the paper's text describes.
+
     Reads ``labeled.{image, label}`` and ``unlabeled.<view_key>`` (the weak view; square
     images).
 
@@ -65,7 +86,12 @@ class ReMixMatch(SemiMethod):
       alpha: MixUp Beta parameter.
       lambda_u, lambda_u1, lambda_r: loss weights (see above).
       rampup_steps: linear ramp-up of ``lambda_u`` and ``lambda_u1``.
-      marginal_decay: EMA decay of the two class marginals.
+      alignment: ``"window"`` (authors' code) or ``"ema"``: how ``p~(y)`` is averaged.
+      alignment_window: batches in the ``"window"`` average (128).
+      label_distribution: ``[C]`` class frequencies of the labeled set, the fixed ``p(y)``
+        (default: an EMA of the labeled batches).
+      marginal_decay: EMA decay of ``p(y)`` without ``label_distribution`` and of
+        ``p~(y)`` with ``alignment="ema"``.
       ctaugment: a :class:`tfless.augment.ctaugment.CTAugment` (default: the paper's).
       cta_ops: op names for the default CTAugment (configs pass names, not objects).
       view_key: key of the weak unlabeled view (``image`` with the ``flip_crop`` views).
@@ -84,6 +110,9 @@ class ReMixMatch(SemiMethod):
         lambda_r: float = 0.5,
         rampup_steps: int = 16384,
         marginal_decay: float = 0.999,
+        alignment: str = "window",
+        alignment_window: int = 128,
+        label_distribution=None,
         ctaugment: CTAugment | None = None,
         cta_ops: tuple | None = None,
         view_key: str = "image_weak",
@@ -118,22 +147,60 @@ class ReMixMatch(SemiMethod):
         self.unlabeled_keys = (self.view_key,)
         self.rotation_head = keras.layers.Dense(4, name="rotation_head")
         self.rotation_head.build((None, self.feature_dim))
-        c = self.num_classes
-        init = keras.initializers.Constant(1.0 / c)
-        self.p_data = self.add_weight(shape=(c,), initializer=init, trainable=False, name="p_data")
-        self.p_model = self.add_weight(
-            shape=(c,), initializer=init, trainable=False, name="p_model"
-        )
+        self._add_marginals(alignment, alignment_window, label_distribution)
         self.rotation_loss_tracker = keras.metrics.Mean(name="rotation_loss")
         self.anchor_loss_tracker = keras.metrics.Mean(name="anchor_loss")
         self.probe_accuracy_tracker = keras.metrics.Mean(name="probe_accuracy")
+
+    def _add_marginals(self, alignment, window, label_distribution):
+        """Creates ``p_data`` (p(y)), ``p_model`` (p~(y)) and the ``"window"`` buffer."""
+        if alignment not in ALIGNMENTS:
+            raise ValueError(f"alignment must be one of {ALIGNMENTS}; got {alignment!r}.")
+        if int(window) < 1:
+            raise ValueError(f"alignment_window must be >= 1; got {window!r}.")
+        c = self.num_classes
+        self.alignment = alignment
+        self.alignment_window = int(window)
+        self.fixed_p_data = label_distribution is not None
+        prior = np.full(c, 1.0 / c, np.float32)
+        if self.fixed_p_data:
+            prior = np.asarray(label_distribution, np.float32)
+            if prior.shape != (c,) or prior.min() < 0 or not prior.sum() > 0:
+                raise ValueError(
+                    f"label_distribution must be {c} non-negative frequencies with a positive "
+                    f"sum; got {label_distribution!r}."
+                )
+            prior = prior / prior.sum()
+
+        def weight(shape, value, name):
+            init = keras.initializers.Constant(value)
+            return self.add_weight(shape=shape, initializer=init, trainable=False, name=name)
+
+        self.p_data = weight((c,), prior, "p_data")
+        self.p_model = weight((c,), 1.0 / c, "p_model")
+        self.p_model_window = None
+        if alignment == "window":
+            self.p_model_window = weight((self.alignment_window, c), 1.0 / c, "p_model_window")
 
     def _update_marginals(self, labels_onehot, probs_weak):
         batch_means = [ops.mean(labels_onehot, axis=0), ops.mean(probs_weak, axis=0)]
         ctx = tf.distribute.get_replica_context()
         if ctx is not None:
             batch_means = ctx.all_reduce(tf.distribute.ReduceOp.MEAN, batch_means)
-        momentum_update([self.p_data, self.p_model], batch_means, self.marginal_decay)
+        label_mean, prediction_mean = batch_means
+        targets, sources = [], []
+        if not self.fixed_p_data:
+            targets.append(self.p_data)
+            sources.append(label_mean)
+        if self.alignment == "ema":
+            targets.append(self.p_model)
+            sources.append(prediction_mean)
+        if targets:
+            momentum_update(targets, sources, self.marginal_decay)
+        if self.alignment == "window":
+            window, p_model = roll_window(self.p_model_window, prediction_mean)
+            # Decay 0 assigns, through the same replica-safe update as the EMAs.
+            momentum_update([self.p_model_window, self.p_model], [window, p_model], 0.0)
 
     def guess_labels(self, probs_weak):
         """Aligned and sharpened guesses ``[U, C]`` from weak-view predictions ``[U, C]``."""

@@ -1,4 +1,4 @@
-"""Learned-augmentation searches on a reduced digits split, writing what they find.
+r"""Learned-augmentation searches on a reduced digits split, writing what they find.
 
   python -m tfless.cli.augment_search --mode=autoaugment --output_dir=DIR \
       [--num_policies=60] [--policies_per_update=4] [--child_steps=300] [--seed=0]
@@ -24,9 +24,10 @@ from __future__ import annotations
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import app, flags
+
+from tfless.cli import _env  # noqa: F401  (before TensorFlow loads)
+from tfless.cli._app import run_app
 
 MODES = ("autoaugment", "randaugment_sweep", "tanda")
 
@@ -177,7 +178,8 @@ def _flag_record() -> dict:
 
 
 def run():
-    app.run(main)
+    """Console-script entry point."""
+    run_app(main, __name__)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``tfless-eval``: evaluate any encoder by the standard protocols.
+r"""``tfless-eval``: evaluate any encoder by the standard protocols.
 
   tfless-eval --saved_model=EXPORT_VERSION_DIR --dataset=digits \
       --protocol=linear,knn,few_label,finetune,plot --out=DIR
@@ -12,9 +12,11 @@ parameters of ``tfless.evaluation.DEFAULTS`` unless a flag changes them:
   knn        weighted kNN, cosine (default k=200, tau=0.1, Wu et al. 2018).
   few_label  the linear probe fit on N labels per class (default 10).
   finetune   encoder + Dense fine-tuned with 1% / 10% / 100% of the labels.
-  plot       t-SNE of the test features coloured by class (PNG; needs --out).
+  plot       t-SNE of the test features coloured by class (PNG).
 
 Writes ``<out>/eval.json``, ``<out>/eval.md`` and, with ``plot``, ``<out>/embedding.png``.
+Without ``--out``, ``plot`` on a training run writes ``<workdir>/embedding_<dataset>.png``
+and prints its path; on a ``--saved_model`` it needs ``--out`` (usage error, status 2).
 """
 
 from __future__ import annotations
@@ -22,10 +24,10 @@ from __future__ import annotations
 import json
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import app, flags
 
+from tfless.cli import _env  # noqa: F401  (before TensorFlow loads)
+from tfless.cli._app import fail, run_app
 from tfless.evaluation.settings import DEFAULTS, PROTOCOLS
 
 _SAVED_MODEL = flags.DEFINE_string(
@@ -94,6 +96,21 @@ def _source(saved_model: str | None, workdir: str | None):
     return method, tuple(network.input_shape[1:]), network.output_shape[-1], info
 
 
+def _plot_path(protocols, out: str | None, workdir: str | None, dataset: str) -> str | None:
+    """Where ``plot`` writes its PNG: ``<out>/embedding.png``, else into the training run.
+
+    Without ``out``, a run's plot goes to ``<workdir>/embedding_<dataset>.png``; a
+    SavedModel has no run directory, so there ``out`` is required.
+    """
+    if out:
+        return os.path.join(out, "embedding.png")
+    if "plot" not in protocols:
+        return None
+    if workdir is None:
+        raise ValueError("--protocol=plot on a --saved_model writes a PNG; pass --out=DIR.")
+    return os.path.join(workdir, f"embedding_{dataset}.png")
+
+
 def evaluate(
     *,
     saved_model: str | None = None,
@@ -117,7 +134,7 @@ def evaluate(
 
     Raises:
       ValueError: for a missing/duplicated model source, an unknown protocol, ``plot``
-        without ``out``, or ``accuracy`` on a model without a classifier.
+        on a SavedModel without ``out``, or ``accuracy`` on a model without a classifier.
     """
     import dataclasses
 
@@ -132,8 +149,7 @@ def evaluate(
             "statistics cannot be recomputed."
         )
     protocols = list(ev.check_protocols(protocols))
-    if "plot" in protocols and not out:
-        raise ValueError("--protocol=plot writes a PNG; pass --out.")
+    plot_path = _plot_path(protocols, out, workdir, dataset)
     settings = dataclasses.replace(
         ev.DEFAULTS,
         knn_k=int(knn_k),
@@ -164,7 +180,7 @@ def evaluate(
             protocols,
             settings=settings,
             precise_bn=precise_bn,
-            plot_path=os.path.join(out, "embedding.png") if out else None,
+            plot_path=plot_path,
             plot_title=f"{dataset} test",
         )
     )
@@ -176,6 +192,8 @@ def evaluate(
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if "plot" in _PROTOCOL.value and not _OUT.value and _SAVED_MODEL.value and not _WORKDIR.value:
+        fail("--protocol=plot on a --saved_model writes a PNG; pass --out=DIR.")
     results = evaluate(
         saved_model=_SAVED_MODEL.value,
         workdir=_WORKDIR.value,
@@ -192,10 +210,13 @@ def main(argv):
         precise_bn=_PRECISE_BN.value,
     )
     print(json.dumps(results, indent=2, sort_keys=True))
+    if "embedding_plot" in results:
+        print(f"Wrote the embedding plot to {results['embedding_plot']}")
 
 
 def run():
-    app.run(main)
+    """Console-script entry point."""
+    run_app(main, __name__)
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ import json
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import app, flags
+
+from tfless.cli import _env  # noqa: F401  (before TensorFlow loads)
+from tfless.cli._app import run_app
 
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory written by tfless-train.")
 _ROOT = flags.DEFINE_string(
@@ -59,7 +60,8 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    """Console-script entry point."""
+    run_app(main, __name__)
 
 
 if __name__ == "__main__":

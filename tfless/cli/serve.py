@@ -13,12 +13,12 @@ first line printed gives the addresses.
 
 from __future__ import annotations
 
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import app, flags
+
+from tfless.cli import _env  # noqa: F401  (before TensorFlow loads)
+from tfless.cli._app import run_app
 
 _ROOT = flags.DEFINE_string("export_root", None, "Serve every model directory under this root.")
 _NAME = flags.DEFINE_string("model_name", None, "Model name (with --model_base_path).")
@@ -77,7 +77,8 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    """Console-script entry point."""
+    run_app(main, __name__)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``tfless-train``: train and evaluate a method from an ml_collections config.
+r"""``tfless-train``: train and evaluate a method from an ml_collections config.
 
   tfless-train --config=configs/supervised/digits.py[:arg] --workdir=DIR \
       [--config.train.steps=500] [--strategy=none|mirrored|multiworker|tpu] [--cpu_devices=2]
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import traceback
 
 from absl import app, flags
 from ml_collections import config_flags
+
+from tfless.cli import _env  # noqa: F401  (before TensorFlow loads)
+from tfless.cli._app import fail, run_app
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file[:arg].")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Run directory (checkpoints, logs, metrics).")
@@ -30,6 +32,32 @@ _CPU_DEVICES = flags.DEFINE_integer(
 flags.mark_flags_as_required(["config", "workdir"])
 
 
+@flags.validator("config")
+def _config_loads(config) -> bool:
+    # A config file that is missing or refuses its arg is otherwise only reported, with a
+    # traceback, when the trainer first reads a field; checked with the flags it is a
+    # usage error, before TensorFlow loads. ml_collections puts the file's traceback in
+    # the message: its last line says what went wrong.
+    try:
+        return config.train is not None
+    except (OSError, ValueError, KeyError) as e:
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+        fail(f"--config: {lines[-1] if lines else type(e).__name__}")
+
+
+# Functions of tfless.train.trainer that run once training has started: a ValueError
+# from them is a failure of the run, not a mistake in the command or the config.
+_TRAINING_PHASE = ("_fit", "_final_metrics")
+
+
+def _raised_while_training(error: BaseException) -> bool:
+    return any(
+        frame.f_code.co_name in _TRAINING_PHASE
+        and frame.f_code.co_filename.endswith(os.path.join("train", "trainer.py"))
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    )
+
+
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
@@ -37,13 +65,19 @@ def main(argv):
 
     if _CPU_DEVICES.value:
         split_cpu(_CPU_DEVICES.value)
-    config = _CONFIG.value
-    result = train_and_evaluate(config, _WORKDIR.value, strategy=_STRATEGY.value)
+    try:
+        result = train_and_evaluate(_CONFIG.value, _WORKDIR.value, strategy=_STRATEGY.value)
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        # Config and workdir mistakes surface before the first step: one line, status 2.
+        if _raised_while_training(e):
+            raise
+        fail(e.args[0] if isinstance(e, KeyError) and e.args else str(e))
     print(json.dumps(result.metrics, indent=2, sort_keys=True))
 
 
 def run():
-    app.run(main)
+    """Console-script entry point."""
+    run_app(main, __name__)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,12 @@ registry's checksums and metrics (the command the registry records).
 from __future__ import annotations
 
 import json
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 from absl import app, flags
+
+from tfless.cli import _env  # noqa: F401  (before TensorFlow loads)
+from tfless.cli._app import run_app
 
 _REGISTRY = flags.DEFINE_string("registry", None, "Registry file (default: the shipped one).")
 _OUT_ROOT = flags.DEFINE_string("out_root", None, "build: export root (default: a temp dir).")
@@ -88,7 +88,8 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    """Console-script entry point."""
+    run_app(main, __name__)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,17 @@ def split_cpu(num_devices: int) -> None:
     """
     if num_devices < 1:
         raise ValueError(f"num_devices must be >= 1; got {num_devices!r}.")
-    logical = tf.config.list_logical_devices("CPU")
-    if len(logical) == num_devices:
-        return
+    # Listing logical devices initializes the runtime, after which the CPU can no longer
+    # be split: configure first and look at the logical devices only when that fails.
     cpus = tf.config.list_physical_devices("CPU")
     try:
         tf.config.set_logical_device_configuration(
             cpus[0], [tf.config.LogicalDeviceConfiguration()] * num_devices
         )
     except RuntimeError as e:
+        logical = tf.config.list_logical_devices("CPU")
+        if len(logical) == num_devices:
+            return
         raise RuntimeError(
             f"Cannot split the CPU into {num_devices} devices: TensorFlow is already initialized "
             f"with {len(logical)} logical CPU device(s). Split before any TF op runs."

@@ -83,6 +83,33 @@ def l2_weight_penalty(variables, weight_decay: float):
     return weight_decay * tf.add_n([tf.reduce_sum(tf.square(v)) for v in kernels]) / 2.0
 
 
+def encoder_feature_dim(encoder: keras.Model, method: str) -> int:
+    """Size ``D`` of a built encoder's ``[B, D]`` features, to size a method's heads.
+
+    Uses ``encoder.feature_dim`` when set, else the encoder's symbolic output, which a
+    ``keras.Sequential`` without an ``Input`` only has once built. An unbuilt encoder is
+    refused: heads and copies (MoCo's key network) are built from it at construction.
+
+    Raises:
+      ValueError: the encoder is not built, or its feature size cannot be read.
+    """
+    dim = getattr(encoder, "feature_dim", None)
+    if dim is not None:
+        return int(dim)
+    if not encoder.built:
+        raise ValueError(
+            f"{method} needs a built encoder; {encoder.name!r} has no weights yet. Start it "
+            "with keras.Input(shape=(H, W, C)) or call encoder.build((None, H, W, C)) first."
+        )
+    outputs = getattr(encoder, "outputs", None)
+    if not outputs:
+        raise ValueError(
+            f"{method} cannot read the feature size of {encoder.name!r}; set "
+            "encoder.feature_dim = D for an encoder with [B, D] outputs."
+        )
+    return int(outputs[0].shape[-1])
+
+
 class _StepTensors:
     """Tensors of a step's loss kept for the update after it, per thread.
 

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfless.methods.base import Method
+from tfless.methods.base import Method, encoder_feature_dim
 from tfless.methods.clustering.kmeans import (
     kmeans,
     l2_normalize_rows,
@@ -81,7 +81,7 @@ class DeepCluster(Method):
         self.uniform_sampling = bool(uniform_sampling)
         self.seed = int(seed)
         self.rounds = 0
-        feature_dim = int(getattr(encoder, "feature_dim", encoder.output.shape[-1]))
+        feature_dim = encoder_feature_dim(encoder, "DeepCluster")
         self.head = keras.Sequential(
             [keras.Input((feature_dim,)), keras.layers.Dense(self.num_clusters)], name="head"
         )

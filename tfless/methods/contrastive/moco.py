@@ -9,7 +9,7 @@ from tfless.layers.heads import moco_head
 from tfless.layers.momentum import clone_network, momentum_update_trainable
 from tfless.layers.queue import KeyQueue
 from tfless.losses.contrastive import check_temperature, l2_normalize, moco_loss
-from tfless.methods.base import Method
+from tfless.methods.base import Method, encoder_feature_dim
 from tfless.methods.contrastive.common import (
     batch_images,
     check_global_batch,
@@ -21,34 +21,6 @@ from tfless.methods.contrastive.common import (
 
 #: Paper temperature per version: MoCo v1 (He et al. 2019, Sec. 4) and v2 (Chen et al. 2020).
 DEFAULT_TEMPERATURE = {1: 0.07, 2: 0.2}
-
-
-def encoder_feature_dim(encoder: keras.Model, method: str) -> int:
-    """Size ``D`` of a built encoder's ``[B, D]`` features.
-
-    Uses ``encoder.feature_dim`` when set, else the encoder's symbolic output, which a
-    ``keras.Sequential`` without an ``Input`` only has once built. An unbuilt encoder is
-    refused: the key network starts as a copy of its weights, so they must exist.
-
-    Raises:
-      ValueError: the encoder is not built, or its feature size cannot be read.
-    """
-    dim = getattr(encoder, "feature_dim", None)
-    if dim is not None:
-        return int(dim)
-    if not encoder.built:
-        raise ValueError(
-            f"{method} needs a built encoder (its key network starts as a copy of the "
-            f"encoder's weights); {encoder.name!r} has no weights yet. Start it with "
-            "keras.Input(shape=(H, W, C)) or call encoder.build((None, H, W, C)) first."
-        )
-    outputs = getattr(encoder, "outputs", None)
-    if not outputs:
-        raise ValueError(
-            f"{method} cannot read the feature size of {encoder.name!r}; set "
-            "encoder.feature_dim = D for an encoder with [B, D] outputs."
-        )
-    return int(outputs[0].shape[-1])
 
 
 class MoCo(Method):

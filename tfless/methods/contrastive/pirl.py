@@ -14,7 +14,7 @@ from tfless.losses.contrastive import (
     nce_log_partition,
     pirl_nce,
 )
-from tfless.methods.base import Method
+from tfless.methods.base import Method, encoder_feature_dim
 from tfless.methods.contrastive.common import (
     batch_images,
     gather,
@@ -161,7 +161,7 @@ class PIRL(Method):
             2.0 * self.projection_dim * self.temperature**2
         )
         self.tile_encoder = shared_encoder_at(encoder, (tile, tile, c), name="tile_encoder")
-        feature_dim = int(getattr(encoder, "feature_dim", encoder.output.shape[-1]))
+        feature_dim = encoder_feature_dim(encoder, "PIRL")
         self.f_head = keras.layers.Dense(self.projection_dim, name="f_head")
         self.tile_head = keras.layers.Dense(self.projection_dim, name="tile_head")
         self.g_head = keras.layers.Dense(self.projection_dim, name="g_head")

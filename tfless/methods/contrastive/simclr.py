@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from tfless.layers.heads import simclr_head
 from tfless.losses.contrastive import check_temperature, nt_xent
-from tfless.methods.base import Method
+from tfless.methods.base import Method, encoder_feature_dim
 from tfless.methods.contrastive.common import (
     batch_images,
     check_global_batch,
@@ -61,7 +61,7 @@ class SimCLR(Method):
     ):
         super().__init__(encoder, name=name, **kwargs)
         self.temperature = check_temperature(temperature)
-        feature_dim = int(getattr(encoder, "feature_dim", encoder.output.shape[-1]))
+        feature_dim = encoder_feature_dim(encoder, "SimCLR")
         if bn_synchronized is None:
             bn_synchronized = any(
                 getattr(layer, "synchronized", False) for layer in encoder._flatten_layers()

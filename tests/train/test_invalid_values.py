@@ -40,3 +40,25 @@ def test_non_finite_metrics_are_written_as_null(tmp_path):
     text = path.read_text()
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text) == {"loss": None, "x": [1.0, None], "ok": 0.5}
+
+
+def test_setup_mistakes_are_config_errors_and_training_failures_are_not(tmp_path, monkeypatch):
+    from tfless.train import ConfigError, trainer
+
+    config = load_config("configs/supervised/digits.py:smoke")
+    with config.unlocked():
+        config.train.tensorboard, config.train.verbose = False, 0
+        config.model.backbone = "no_such_backbone"
+    with pytest.raises(ConfigError, match="no_such_backbone"):
+        train_and_evaluate(config, str(tmp_path / "a"))
+
+    def broken_fit(*args, **kwargs):
+        raise ValueError("raised during training")
+
+    monkeypatch.setattr(trainer, "_fit", broken_fit)
+    config = load_config("configs/supervised/digits.py:smoke")
+    with config.unlocked():
+        config.train.tensorboard, config.train.verbose = False, 0
+    with pytest.raises(ValueError, match="raised during training") as info:
+        train_and_evaluate(config, str(tmp_path / "b"))
+    assert not isinstance(info.value, ConfigError)

@@ -9,8 +9,6 @@ Starting the same command again after an interruption resumes from the last chec
 from __future__ import annotations
 
 import json
-import os
-import traceback
 
 from absl import app, flags
 from ml_collections import config_flags
@@ -45,33 +43,18 @@ def _config_loads(config) -> bool:
         fail(f"--config: {lines[-1] if lines else type(e).__name__}")
 
 
-# Functions of tfless.train.trainer that run once training has started: a ValueError
-# from them is a failure of the run, not a mistake in the command or the config.
-_TRAINING_PHASE = ("_fit", "_final_metrics")
-
-
-def _raised_while_training(error: BaseException) -> bool:
-    return any(
-        frame.f_code.co_name in _TRAINING_PHASE
-        and frame.f_code.co_filename.endswith(os.path.join("train", "trainer.py"))
-        for frame, _ in traceback.walk_tb(error.__traceback__)
-    )
-
-
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    from tfless.train import split_cpu, train_and_evaluate
+    from tfless.train import ConfigError, split_cpu, train_and_evaluate
 
     if _CPU_DEVICES.value:
         split_cpu(_CPU_DEVICES.value)
     try:
         result = train_and_evaluate(_CONFIG.value, _WORKDIR.value, strategy=_STRATEGY.value)
-    except (ValueError, KeyError, FileNotFoundError) as e:
-        # Config and workdir mistakes surface before the first step: one line, status 2.
-        if _raised_while_training(e):
-            raise
-        fail(e.args[0] if isinstance(e, KeyError) and e.args else str(e))
+    except ConfigError as e:
+        # Config, data and workdir mistakes surface before the first step: one line, status 2.
+        fail(str(e))
     print(json.dumps(result.metrics, indent=2, sort_keys=True))
 
 

@@ -2,9 +2,10 @@
 
 from tfless.train.optimizers import OPTIMIZERS, SCHEDULES, WarmupSchedule, make_optimizer
 from tfless.train.strategy import STRATEGIES, make_strategy, split_cpu
-from tfless.train.trainer import TrainResult, restore_method, train_and_evaluate
+from tfless.train.trainer import ConfigError, TrainResult, restore_method, train_and_evaluate
 
 __all__ = [
+    "ConfigError",
     "OPTIMIZERS",
     "SCHEDULES",
     "STRATEGIES",

@@ -17,6 +17,7 @@ A workdir holds:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import os
@@ -85,6 +86,26 @@ def _resume_point(workdir: str) -> tuple[str | None, int]:
     return latest, int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
 
 
+class ConfigError(ValueError):
+    """A config, data or workdir mistake found before the first training step.
+
+    Raised by :func:`train_and_evaluate` with the message of the error behind it (a
+    ``ValueError``, ``KeyError`` or ``FileNotFoundError`` of the setup), so a launcher
+    can report it as a usage error while a failure during training keeps its traceback.
+    """
+
+
+@contextlib.contextmanager
+def _as_config_error():
+    try:
+        yield
+    except ConfigError:
+        raise
+    except (ValueError, KeyError, FileNotFoundError) as e:
+        message = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        raise ConfigError(message) from e
+
+
 # --------------------------------------------------------------------------- main
 def train_and_evaluate(
     config, workdir: str, *, strategy: str | tf.distribute.Strategy | None = None
@@ -102,35 +123,38 @@ def train_and_evaluate(
     Returns:
       :class:`TrainResult`.
     """
-    epochs, per_epoch = _epochs(config)
-    if strategy is None or isinstance(strategy, str):
-        strategy = make_strategy(strategy or config.train.get("strategy", "none"))
-    chief = is_chief(strategy)
-    os.makedirs(workdir, exist_ok=True)
-    previous = check_workdir(config, workdir)
-    seed = int(config.train.get("seed", 0))
-    keras.utils.set_random_seed(seed)
-    # Probe the checkpoint before building the data so that the stream skips
-    # the batches the interrupted run already consumed.
-    latest, initial_epoch = _resume_point(workdir)
-    run = build_run(config, strategy, seed=seed, skip_batches=initial_epoch * per_epoch)
-    # The run's own directory on the chief; other workers write checkpoints to a
-    # scratch directory, as MultiWorkerMirroredStrategy needs every worker to save.
-    run_dir = workdir if chief else os.path.join(workdir, f".worker{worker_index(strategy)}")
-    manager = tf.train.CheckpointManager(
-        run.checkpoint,
-        os.path.join(run_dir, "checkpoints"),
-        max_to_keep=int(config.train.get("keep_checkpoints", 2)),
-    )
-    if latest:
-        # Every worker restores the chief's checkpoint; each then saves to its own dir.
-        run.checkpoint.restore(latest).assert_existing_objects_matched()
-    resumed_from = initial_epoch if latest else None
-    manifest = run_manifest(config, run.data, strategy, seed, previous, resumed_from)
-    if chief:
-        cb.write_json_atomic(os.path.join(workdir, MANIFEST), manifest)
+    # Everything before the first step: a mistake here is the config's, the data's or
+    # the workdir's (ConfigError), not a failure of training.
+    with _as_config_error():
+        epochs, per_epoch = _epochs(config)
+        if strategy is None or isinstance(strategy, str):
+            strategy = make_strategy(strategy or config.train.get("strategy", "none"))
+        chief = is_chief(strategy)
+        os.makedirs(workdir, exist_ok=True)
+        previous = check_workdir(config, workdir)
+        seed = int(config.train.get("seed", 0))
+        keras.utils.set_random_seed(seed)
+        # Probe the checkpoint before building the data so that the stream skips
+        # the batches the interrupted run already consumed.
+        latest, initial_epoch = _resume_point(workdir)
+        run = build_run(config, strategy, seed=seed, skip_batches=initial_epoch * per_epoch)
+        # The run's own directory on the chief; other workers write checkpoints to a
+        # scratch directory, as MultiWorkerMirroredStrategy needs every worker to save.
+        run_dir = workdir if chief else os.path.join(workdir, f".worker{worker_index(strategy)}")
+        manager = tf.train.CheckpointManager(
+            run.checkpoint,
+            os.path.join(run_dir, "checkpoints"),
+            max_to_keep=int(config.train.get("keep_checkpoints", 2)),
+        )
+        if latest:
+            # Every worker restores the chief's checkpoint; each then saves to its own dir.
+            run.checkpoint.restore(latest).assert_existing_objects_matched()
+        resumed_from = initial_epoch if latest else None
+        manifest = run_manifest(config, run.data, strategy, seed, previous, resumed_from)
+        if chief:
+            cb.write_json_atomic(os.path.join(workdir, MANIFEST), manifest)
 
-    callbacks = _callbacks(config, run, manager, workdir if chief else None, initial_epoch)
+        callbacks = _callbacks(config, run, manager, workdir if chief else None, initial_epoch)
     verbose = progress_verbosity(int(config.train.get("verbose", 1))) if chief else 0
     history = _fit(run, strategy, callbacks, epochs, per_epoch, initial_epoch, verbose)
     metrics = _final_metrics(run, config, strategy, history, chief)

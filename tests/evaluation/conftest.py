@@ -11,7 +11,7 @@ import tensorflow as tf
 from tfless import evaluation
 from tfless.backbones import build_backbone
 from tfless.data import digits_arrays
-from tfless.evaluation.finetune import recompute_batch_norm
+from tfless.evaluation.finetuning import recompute_batch_norm
 from tfless.methods import Supervised
 
 

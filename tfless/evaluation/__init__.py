@@ -10,20 +10,35 @@ cached features (:func:`knn_features`, :func:`linear_probe_features`) are the
 protocols' building blocks.
 """
 
-from tfless.evaluation.callbacks import OnlineLinearProbe, online_probe_callbacks
-from tfless.evaluation.features import extract_features, feature_fn, keras_encoder
-from tfless.evaluation.finetune import finetune, label_subset, trainable_copy
-from tfless.evaluation.knn import knn_features, knn_predict
-from tfless.evaluation.linear_probe import fit_linear_probe, linear_probe_features
-from tfless.evaluation.plots import embed_2d, embedding_grid, embedding_plot
-from tfless.evaluation.protocols import (
-    PROTOCOLS,
-    check_protocols,
-    evaluate_encoder,
-    has_classifier,
-)
-from tfless.evaluation.report import markdown_table, write_results
-from tfless.evaluation.settings import DEFAULTS, ProtocolSettings
+import importlib
+
+# Loaded on first use, so that a console script can answer ``--help`` before
+# TensorFlow loads.
+_WHERE = {
+    "OnlineLinearProbe": "callbacks",
+    "online_probe_callbacks": "callbacks",
+    "extract_features": "features",
+    "feature_fn": "features",
+    "keras_encoder": "features",
+    "finetune": "finetuning",
+    "label_subset": "finetuning",
+    "trainable_copy": "finetuning",
+    "knn_features": "knn",
+    "knn_predict": "knn",
+    "fit_linear_probe": "linear_probe",
+    "linear_probe_features": "linear_probe",
+    "embed_2d": "plots",
+    "embedding_grid": "plots",
+    "embedding_plot": "plots",
+    "PROTOCOLS": "protocols",
+    "check_protocols": "protocols",
+    "evaluate_encoder": "protocols",
+    "has_classifier": "protocols",
+    "markdown_table": "report",
+    "write_results": "report",
+    "DEFAULTS": "settings",
+    "ProtocolSettings": "settings",
+}
 
 __all__ = [
     "DEFAULTS",
@@ -50,3 +65,13 @@ __all__ = [
     "trainable_copy",
     "write_results",
 ]
+
+
+def __getattr__(name):
+    if name in _WHERE:
+        return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))

@@ -30,7 +30,7 @@ import tensorflow as tf
 from tfless.data.arrays import to_arrays
 from tfless.data.splits import labeled_unlabeled_split
 from tfless.evaluation.features import extract_features, feature_fn, keras_encoder
-from tfless.evaluation.finetune import finetune, recompute_batch_norm
+from tfless.evaluation.finetuning import finetune, recompute_batch_norm
 from tfless.evaluation.knn import knn_features
 from tfless.evaluation.linear_probe import linear_probe_features
 from tfless.evaluation.plots import embedding_plot
@@ -229,7 +229,7 @@ def evaluate_encoder(
       settings: protocol parameters (default :data:`tfless.evaluation.DEFAULTS`).
       precise_bn: before the feature protocols, set the encoder's batch-norm moving
         statistics to those of all ``train`` images, in place (no labels read; see
-        :func:`tfless.evaluation.finetune.recompute_batch_norm`). Keras encoders only.
+        :func:`tfless.evaluation.finetuning.recompute_batch_norm`). Keras encoders only.
       plot_path: where ``plot`` writes its PNG (required by ``plot``).
       plot_title: the plot's title.
       run_test_steps: ``(method, batched_test) -> logs`` with ``accuracy`` and ``loss``,

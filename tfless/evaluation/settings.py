@@ -38,7 +38,7 @@ class ProtocolSettings:
       finetune_batch_size: fine-tuning batch size (capped at the subset size).
       finetune_learning_rate: Adam learning rate of the fine-tuning.
       finetune_precise_bn: after fine-tuning, recompute batch-norm statistics on the
-        labeled subset (see :func:`tfless.evaluation.finetune.recompute_batch_norm`).
+        labeled subset (see :func:`tfless.evaluation.finetuning.recompute_batch_norm`).
       seed: seed of the label subsets, the fine-tuned head and the t-SNE.
       batch_size: images per forward pass (feature extraction, classifier accuracy).
     """

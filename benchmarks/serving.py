@@ -73,7 +73,12 @@ def _time_interleaved(fns: dict, min_seconds: float, min_reps: int = 5, max_reps
     }
 
 
-def _start_server(root: str, timeout: float = 120.0):
+def start_server(root: str, *flags: str, timeout: float = 120.0):
+    """Starts ``tfless-serve --export_root=root FLAGS`` on free ports of 127.0.0.1.
+
+    Returns (process, REST url, gRPC target or None once ``--port=-1`` turns gRPC off);
+    the process's stdout stays open for the line it prints when it stops.
+    """
     env = dict(os.environ, PYTHONPATH=ROOT, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
     cmd = [
         sys.executable,
@@ -83,13 +88,14 @@ def _start_server(root: str, timeout: float = 120.0):
         "--rest_api_port=0",
         "--port=0",
         "--exit_after_seconds=1800",
+        *flags,
     ]
     proc = subprocess.Popen(
         cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env
     )
     deadline = time.monotonic() + timeout
     line = proc.stdout.readline()
-    match = re.search(r"REST on (\S+), gRPC on ([\d.:]+);", line)
+    match = re.search(r"REST on (http://[\d.]+:\d+)(?:, gRPC on ([\d.:]+))?;", line)
     if not match or time.monotonic() > deadline:
         proc.kill()
         raise RuntimeError(f"tfless-serve did not start: {line!r}")
@@ -112,7 +118,7 @@ def run(backbones, min_seconds: float) -> list[dict]:
             keras.utils.set_random_seed(0)
             encoders[name] = (build_backbone(name, shape), shape)
             export.export_encoder(encoders[name][0], root, name, include_uint8=False)
-        proc, url, grpc_target = _start_server(root)
+        proc, url, grpc_target = start_server(root)
         try:
             for name, (encoder, shape) in encoders.items():
                 loaded = tf.saved_model.load(os.path.join(root, name, "1"))

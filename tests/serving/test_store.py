@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import time
 
 import numpy as np
 import pytest
@@ -60,3 +61,35 @@ def test_model_config_file_versions_and_labels(root, tmp_path, reference):
             client.predict(x[:2]), run("serving_default", "feature_vector", x[:2])
         )
         assert client.status()["model_version_status"][0]["version"] == "1"
+
+
+def test_export_root_serves_healthy_models_and_picks_up_new_versions(root, tmp_path, reference):
+    x, run = reference
+    good = os.path.join(root, "digits", "2")
+    base = tmp_path / "root"
+    shutil.copytree(good, base / "digits" / "1")
+    (base / "exporting" / ".tmp-export-abc").mkdir(parents=True)  # an export in progress
+    (base / "copying" / "1" / "variables").mkdir(parents=True)  # no saved_model.pb yet
+    store = serving.ModelStore()
+    store.add_root(str(base))
+    assert store.names == ["digits"] and store.pending == ["copying", "exporting"]
+    assert store.refresh() == []
+    with serving.LocalServer(store, poll_seconds=0.05) as srv:
+        client = serving.FeatureClient(srv.url, "exporting")
+        with pytest.raises(serving.ServingError, match="Latest\\(exporting\\)"):
+            client.predict(x[:1])
+        shutil.copytree(good, base / "exporting" / ".tmp-export-abc" / "model")
+        os.rename(base / "exporting" / ".tmp-export-abc" / "model", base / "exporting" / "1")
+        deadline = time.monotonic() + 10
+        while "exporting" not in store.names:
+            assert time.monotonic() < deadline, "the new model was not picked up"
+            time.sleep(0.05)
+        np.testing.assert_array_equal(
+            client.predict(x[:2]), run("serving_default", "feature_vector", x[:2])
+        )
+    # A new version that fails its checksums is logged, not retried, and not served.
+    shutil.copytree(good, base / "digits" / "2")
+    (base / "digits" / "2" / "fingerprint.pb").write_bytes(b"tampered")
+    assert store.refresh() == [] and store.refresh() == [] and store.versions("digits") == [1]
+    shutil.copytree(good, base / "digits" / "3")
+    assert store.refresh() == [("digits", 3)] and store.versions("digits") == [3]

@@ -1,9 +1,17 @@
-"""Models and versions a server answers for: loading, checksum refusal, version policies."""
+"""Models and versions a server answers for: loading, checksum refusal, version policies.
+
+Like TF Serving's file-system source, a store remembers where each model came from and
+:meth:`ModelStore.refresh` picks up versions (and, under an export root, models) that
+appeared since: a model directory with no complete version yet is skipped and logged,
+not fatal, and is served once a version lands.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,6 +19,8 @@ import numpy as np
 
 from tfless import export_format as fmt
 from tfless.serving.errors import ModelLoadError, bad_request, not_found
+
+_log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass
@@ -48,6 +58,21 @@ class LoadedModel:
         fn = self.loaded.signatures[signature]
         result = fn(**{k: tf.constant(v) for k, v in inputs.items()})
         return {k: v.numpy() for k, v in result.items()}
+
+    @property
+    def max_instance_values(self) -> int | None:
+        """Values in one instance of the largest fully known signature input (None if none is).
+
+        An input with open dimensions (``serving_uint8``'s any-size raw pixels) is left out:
+        it is a variant of the same images, not a larger input.
+        """
+        sizes = [
+            int(np.prod(shape[1:], dtype=np.int64))
+            for sig in self.signatures.values()
+            for _, shape in sig.inputs.values()
+            if all(d >= 0 for d in shape[1:])
+        ]
+        return max(sizes, default=None)
 
 
 def _signature_defs(export_dir: str) -> dict:
@@ -107,16 +132,71 @@ def load_model_version(
     return LoadedModel(name, version, path, metadata, loaded, signatures, _signature_defs(path))
 
 
+@dataclasses.dataclass(frozen=True)
+class _Source:
+    """Where a model's versions come from, so :meth:`ModelStore.refresh` can look again."""
+
+    base_path: str
+    policy: str
+    labels: tuple  # ((label, version), ...)
+    require_checksums: bool
+
+
+def complete_versions(base_path: str) -> list[int]:
+    """Version directories under ``base_path`` that hold a ``saved_model.pb``, sorted."""
+    return [
+        v
+        for v in fmt.list_versions(base_path)
+        if os.path.isfile(os.path.join(base_path, str(v), fmt.SAVED_MODEL_FILE))
+    ]
+
+
+def _dir_state(path: str) -> tuple:
+    """(relative path, size, mtime) of every file under ``path``: changes when a copy goes on."""
+    state = []
+    for dirpath, _, files in os.walk(path):
+        for fname in files:
+            full = os.path.join(dirpath, fname)
+            try:
+                st = os.stat(full)
+            except OSError:  # removed while we looked
+                continue
+            state.append((os.path.relpath(full, path), st.st_size, st.st_mtime_ns))
+    return tuple(sorted(state))
+
+
+def _model_dirs(root: str) -> list[str]:
+    return sorted(
+        d
+        for d in os.listdir(root)
+        if os.path.isdir(os.path.join(root, d)) and not d.startswith(".")
+    )
+
+
 class ModelStore:
-    """The models a server answers for: ``{name: {version: LoadedModel}}`` plus version labels."""
+    """The models a server answers for: ``{name: {version: LoadedModel}}`` plus version labels.
+
+    Safe to read from request threads while :meth:`refresh` runs in another: a model's
+    version map is replaced whole, never edited in place.
+    """
 
     def __init__(self):
         self._models: dict[str, dict[int, LoadedModel]] = {}
         self._labels: dict[str, dict[str, int]] = {}
+        self._sources: dict[str, _Source] = {}
+        self._roots: list[tuple[str, str, bool]] = []
+        self._failed: dict[tuple[str, int], tuple] = {}  # (name, version) -> _dir_state
+        self._ignored: set[str] = set()  # directories whose names are not model names
+        self._refresh_lock = threading.Lock()
 
     @property
     def names(self) -> list[str]:
         return sorted(self._models)
+
+    @property
+    def pending(self) -> list[str]:
+        """Models known from their directory that have no loaded version yet."""
+        return sorted(n for n in self._sources if not self._models.get(n))
 
     def versions(self, name: str) -> list[int]:
         return sorted(self._models.get(name, {}))
@@ -132,6 +212,9 @@ class ModelStore:
     ) -> None:
         """Loads versions of one model from ``base_path`` (``<base_path>/<version>/``).
 
+        Version directories without a ``saved_model.pb`` (still being copied) are not
+        candidates for ``'latest'`` and ``'all'``; :meth:`refresh` loads them once complete.
+
         Args:
           name: model name used in URLs.
           base_path: the model directory holding integer version directories.
@@ -140,8 +223,13 @@ class ModelStore:
           versions: versions for ``policy='specific'``.
           labels: version labels, ``{'stable': 1}``.
           require_checksums: refuse exports without tfless checksum files.
+
+        Raises:
+          ModelLoadError: no loadable version, or a chosen version failed to load.
         """
         fmt.check_model_name(name)
+        if policy not in ("latest", "all", "specific"):
+            raise ValueError(f"policy must be 'latest', 'all' or 'specific'; got {policy!r}.")
         if not os.path.isdir(base_path):
             raise ModelLoadError(f"Model {name!r}: base path {base_path!r} is not a directory.")
         available = fmt.list_versions(base_path)
@@ -149,11 +237,7 @@ class ModelStore:
             raise ModelLoadError(
                 f"Model {name!r}: no integer version directories under {base_path!r}."
             )
-        if policy == "latest":
-            chosen = available[-1:]
-        elif policy == "all":
-            chosen = available
-        elif policy == "specific":
+        if policy == "specific":
             missing = sorted(set(versions) - set(available))
             if missing or not versions:
                 raise ModelLoadError(
@@ -162,7 +246,13 @@ class ModelStore:
                 )
             chosen = sorted(set(versions))
         else:
-            raise ValueError(f"policy must be 'latest', 'all' or 'specific'; got {policy!r}.")
+            complete = complete_versions(base_path)
+            if not complete:
+                raise ModelLoadError(
+                    f"Model {name!r}: no complete version under {base_path!r} (version "
+                    f"directories {available} hold no {fmt.SAVED_MODEL_FILE} yet)."
+                )
+            chosen = complete[-1:] if policy == "latest" else complete
         loaded = {
             v: load_model_version(name, v, os.path.join(base_path, str(v)), require_checksums)
             for v in chosen
@@ -175,22 +265,99 @@ class ModelStore:
                 )
         self._models[name] = loaded
         self._labels[name] = dict(labels or {})
+        self._sources[name] = _Source(
+            base_path, policy, tuple(sorted((labels or {}).items())), require_checksums
+        )
 
     def add_root(self, root: str, policy: str = "latest", require_checksums: bool = True) -> None:
-        """Loads every model directory under an export root."""
+        """Loads every model directory under an export root.
+
+        A model that cannot be loaded yet (no complete version, or a refused one) is
+        skipped with a logged warning, as TF Serving serves its healthy models; it is
+        loaded by :meth:`refresh` once a good version appears.
+
+        Raises:
+          ModelLoadError: the root is missing or empty, or no model under it loaded
+            (the message gives each model's reason).
+        """
         if not os.path.isdir(root):
             raise ModelLoadError(f"Export root {root!r} is not a directory.")
-        names = sorted(
-            d
-            for d in os.listdir(root)
-            if os.path.isdir(os.path.join(root, d)) and not d.startswith(".")
-        )
+        names = _model_dirs(root)
         if not names:
             raise ModelLoadError(f"Export root {root!r} holds no model directories.")
-        for name in names:
-            self.add_model(
-                name, os.path.join(root, name), policy, require_checksums=require_checksums
+        problems = [
+            self._add_or_wait(name, os.path.join(root, name), policy, require_checksums)
+            for name in names
+        ]
+        self._roots.append((root, policy, require_checksums))
+        if all(problems):
+            raise ModelLoadError(
+                f"No model under export root {root!r} could be loaded: " + " ".join(problems)
             )
+
+    def _add_or_wait(self, name: str, base_path: str, policy: str, require: bool) -> str | None:
+        """add_model; on failure logs why, remembers the model for :meth:`refresh` and
+        returns the reason."""
+        try:
+            self.add_model(name, base_path, policy, require_checksums=require)
+            return None
+        except (ModelLoadError, ValueError) as e:
+            _log.warning("Not serving model %r yet: %s", name, e)
+            try:
+                fmt.check_model_name(name)
+            except ValueError:  # not servable under this name: do not look again
+                self._ignored.add(base_path)
+                return str(e)
+            self._sources.setdefault(name, _Source(base_path, policy, (), require))
+            return str(e)
+
+    def refresh(self) -> list[tuple[str, int]]:
+        """Loads what appeared since the last look; returns the ``(model, version)`` loaded.
+
+        New model directories under export roots and new complete versions of every
+        ``'latest'`` or ``'all'`` model are loaded; under ``'latest'`` the new version
+        replaces the old (versions a label points at stay). A version that fails to load
+        is logged and not retried until its files change; the model keeps serving what
+        it had.
+        """
+        with self._refresh_lock:
+            for root, policy, require in self._roots:
+                if os.path.isdir(root):
+                    for name in _model_dirs(root):
+                        path = os.path.join(root, name)
+                        if name not in self._sources and path not in self._ignored:
+                            self._add_or_wait(name, path, policy, require)
+            loaded = []
+            for name, source in list(self._sources.items()):
+                if source.policy != "specific":
+                    loaded += self._refresh_model(name, source)
+            return loaded
+
+    def _refresh_model(self, name: str, source: _Source) -> list[tuple[str, int]]:
+        complete = complete_versions(source.base_path)
+        wanted = complete[-1:] if source.policy == "latest" else complete
+        current = self._models.get(name, {})
+        new = {}
+        for v in wanted:
+            path = os.path.join(source.base_path, str(v))
+            if v in current or self._failed.get((name, v)) == _dir_state(path):
+                continue
+            try:
+                new[v] = load_model_version(name, v, path, source.require_checksums)
+            except ModelLoadError as e:
+                self._failed[(name, v)] = _dir_state(path)
+                _log.warning("Not serving model %r version %d: %s", name, v, e)
+        if not new:
+            return []
+        if source.policy == "latest":
+            kept = {v: m for v, m in current.items() if v in dict(source.labels).values()}
+            self._models[name] = {**kept, **new}
+        else:
+            self._models[name] = {**current, **new}
+        self._labels.setdefault(name, dict(source.labels))
+        for v in new:
+            _log.warning("Serving model %r version %d from %r.", name, v, source.base_path)
+        return [(name, v) for v in sorted(new)]
 
     def add_config_file(self, path: str, require_checksums: bool = True) -> None:
         """Loads the models of a TF Serving ``--model_config_file`` (text ``ModelServerConfig``)."""

@@ -3,7 +3,9 @@
 import json
 import os
 import shutil
+import socket
 import subprocess
+import sys
 
 import keras
 import numpy as np
@@ -248,3 +250,83 @@ def test_tampered_export_fails_checksums(exported, tmp_path):
     with pytest.raises(export.ChecksumError, match="no checksum file"):
         export.verify_checksums(copy)
     assert json.loads(json.dumps(result.metadata)) == result.metadata
+
+
+_BAD_INPUTS = """
+import json, sys, tensorflow as tf
+sigs = tf.saved_model.load(sys.argv[1]).signatures
+out = []
+for name, shape, dtype in json.loads(sys.argv[2]):
+    try:
+        sigs[name](image=tf.zeros(shape, dtype))
+        out.append("accepted")
+    except tf.errors.InvalidArgumentError as e:
+        out.append(" ".join(str(e).split()))
+print(json.dumps(out))
+"""
+
+
+def test_signatures_refuse_inputs_off_their_spec_without_aborting(exported):
+    # In a fresh process, as a client loads an export: a rank-3 image reached the
+    # convolution kernels, which abort the whole process (SIGABRT), and other wrong
+    # shapes were served; one child runs every case so a regression cannot kill pytest.
+    _, result = exported
+    want = "must have shape [batch>=1, 8, 8, 1]; got] "
+    cases = [
+        ("serving_default", [8, 8, 1], "float32", want + "[8 8 1]"),
+        ("serving_default", [2, 4, 4, 1], "float32", want + "[2 4 4 1]"),
+        ("serving_default", [2, 8, 8, 1, 1], "float32", want + "[2 8 8 1 1]"),
+        ("logits", [2, 8, 8, 3], "float32", want + "[2 8 8 3]"),
+        ("serving_default", [0, 8, 8, 1], "float32", want + "[0 8 8 1]"),
+        ("serving_uint8", [2, 5, 7, 3], "uint8", "width>=1, 1]; got] [2 5 7 3]"),
+        ("serving_default", [2, 8, 8, 1], "float64", "float tensor but is a double tensor"),
+        ("serving_uint8", [1, 5, 7, 1], "uint8", "accepted"),  # resized by design
+    ]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
+    arg = json.dumps([c[:3] for c in cases])
+    proc = subprocess.run(
+        [sys.executable, "-c", _BAD_INPUTS, result.path, arg],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert proc.returncode == 0, (proc.returncode, proc.stderr[-3000:])
+    answers = json.loads(proc.stdout.strip().splitlines()[-1])
+    for (name, shape, dtype, match), answer in zip(cases, answers, strict=True):
+        assert match in answer, (name, shape, dtype, answer)
+        if match != "accepted" and dtype != "float64":
+            assert f"{name}: input " in answer and f"({dtype}) must have shape" in answer, answer
+
+
+def test_encoder_layer_fits_sequential_and_refuses_bad_input_in_one_error(method, exported):
+    from tfless import zoo
+
+    _, result = exported
+    assert zoo.EncoderLayer is export.EncoderLayer
+    layer = zoo.EncoderLayer(result.path)
+    model = keras.Sequential([keras.Input(SHAPE), layer, keras.layers.Dense(3)])
+    x = export.check_images(SHAPE, n=2)
+    assert model(x).shape == (2, 3)
+    np.testing.assert_allclose(layer(x), method.encoder(x, training=False), atol=1e-5)
+    assert layer.metadata["training_endpoint"] == export.TRAINING_ENDPOINT
+    for bad in (np.zeros((2, 16, 16, 1), np.float32), np.zeros((8, 8, 1), np.float32)):
+        with pytest.raises(ValueError, match=r"float32 images of shape \[batch>=1, 8, 8, 1\]"):
+            layer(bad)
+    with pytest.raises(ValueError, match="got uint8 of shape") as err:
+        layer(np.zeros((2, *SHAPE), np.uint8))
+    assert len(str(err.value).splitlines()) < 12
+
+
+def test_next_export_removes_temporaries_of_dead_processes_only(method, tmp_path):
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    model_dir = tmp_path / "enc"
+    model_dir.mkdir()
+    host = socket.gethostname()
+    stale = model_dir / f".tmp-export-{host}-{dead.pid}-abcd1234"
+    (stale / "model").mkdir(parents=True)
+    live = model_dir / f".tmp-export-{host}-{os.getpid()}-efgh5678"  # a concurrent export
+    live.mkdir()
+    export.export_encoder(method.encoder, str(tmp_path), "enc", verify=False, include_uint8=False)
+    assert sorted(os.listdir(model_dir)) == sorted(["1", live.name])

@@ -2,6 +2,10 @@
 
 import json
 import os
+import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -66,3 +70,76 @@ def test_metadata_schema_round_trip(tmp_path):
         fmt.read_metadata(str(tmp_path))
     fmt.write_metadata(str(tmp_path), meta)
     assert fmt.read_metadata(str(tmp_path)) == json.loads(json.dumps(meta))
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", ""])
+    proc.wait()
+    return proc.pid
+
+
+def test_stale_temporaries_of_dead_processes_are_removed(tmp_path):
+    host = socket.gethostname()
+    prefix = ".tmp-export-"
+    assert fmt.owned_prefix(prefix) == f"{prefix}{host}-{os.getpid()}-"
+    names = {
+        "dead": f"{prefix}{host}-{_dead_pid()}-a1",
+        "live": f"{fmt.owned_prefix(prefix)}b2",
+        "other_host": f"{prefix}elsewhere-1-c3",
+        "legacy_old": f"{prefix}d4",
+        "legacy_new": f"{prefix}e5",
+        "unrelated": "1",
+    }
+    for name in names.values():
+        (tmp_path / name).mkdir()
+    day_ago = time.time() - fmt.LEGACY_TEMP_AGE_S - 60
+    os.utime(tmp_path / names["legacy_old"], (day_ago, day_ago))
+    removed = fmt.remove_stale_temp_dirs(str(tmp_path), prefix)
+    assert sorted(removed) == sorted(str(tmp_path / names[k]) for k in ("dead", "legacy_old"))
+    kept = {names[k] for k in ("live", "other_host", "legacy_new", "unrelated")}
+    assert set(os.listdir(tmp_path)) == kept
+    assert fmt.remove_stale_temp_dirs(str(tmp_path / "missing"), prefix) == []
+
+
+_GRANDCHILD = (
+    "import sys, time\n"
+    "from tfless.export_format import exit_with_parent\n"
+    "exit_with_parent(int(sys.argv[1]))\n"
+    "print('bound', flush=True)\n"
+    "time.sleep(120)\n"
+)
+_PARENT = (
+    "import os, subprocess, sys, time\n"
+    "child = subprocess.Popen([sys.executable, '-c', sys.argv[1], str(os.getpid())],\n"
+    "                         stdout=subprocess.PIPE, text=True)\n"
+    "print(child.pid, child.stdout.readline().strip(), flush=True)\n"
+    "time.sleep(120)\n"
+)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] == "Z"  # exited, not yet reaped
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_helper_process_dies_with_its_parent():
+    # What the export's fresh-process check does: after `kill -9` of the export, the
+    # check must not live on as an orphan.
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PARENT, _GRANDCHILD], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        pid, state = parent.stdout.readline().split()
+        assert state == "bound"
+        assert not _gone(int(pid))
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.time() + 10
+    while not _gone(int(pid)) and time.time() < deadline:
+        time.sleep(0.05)
+    assert _gone(int(pid))

@@ -1,5 +1,6 @@
-"""Model zoo: registry, shipped encoder, checksum refusal, deterministic rebuilds, CLI."""
+"""Model zoo: registry, shipped encoders, checksum refusal, deterministic rebuilds, CLI."""
 
+import functools
 import json
 import os
 import shutil
@@ -12,10 +13,16 @@ import pytest
 
 from tfless import export, zoo
 from tfless.configs import load_config
-from tfless.data import load
+from tfless.data import load, to_arrays
+from tfless.evaluation import knn_features
 from tfless.methods import METHODS
 
 NAME = "digits_supervised_convnet"
+#: The self-supervised and semi-supervised encoders that ship, with the supervised
+#: reference of the self-supervised one.
+ZOO = ("mnist5k_simclr_convnet", "digits_fixmatch_convnet_40", "mnist5k_supervised_convnet")
+SHIPPED = [e["name"] for e in zoo.list_entries(zoo.DEFAULT_REGISTRY) if e["shipped"]]
+FEATURE_METRICS = {"knn_accuracy", "linear_accuracy", "linear_10pc_accuracy"}
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -23,16 +30,24 @@ def _env():
     return dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="-1")
 
 
+@functools.cache
+def _split(dataset, split, size=16):
+    x, y = to_arrays(load(dataset, split, image_size=size, channels=1))
+    x.setflags(write=False)
+    return x, y
+
+
 def _digits(split, size=16):
-    ds = load("digits", split, image_size=size, channels=1)
-    batch = next(iter(ds.batch(10_000)))
-    return batch["image"].numpy(), batch["label"].numpy()
+    return _split("digits", split, size)
 
 
 def _zoo_copy(tmp_path):
     """A copy of the shipped zoo directory; returns its registry path."""
     target = tmp_path / "zoo"
-    shutil.copytree(os.path.dirname(zoo.DEFAULT_REGISTRY), target)
+    # Hidden directories are exports in progress (a build running in this checkout).
+    shutil.copytree(
+        os.path.dirname(zoo.DEFAULT_REGISTRY), target, ignore=shutil.ignore_patterns(".*")
+    )
     return str(target / "registry.json")
 
 
@@ -58,14 +73,33 @@ def test_registry_entries_are_complete():
     entry = zoo.get_entry(NAME)
     assert entry["shipped"] and entry["dataset"] == "digits"
     assert entry["metrics"]["test_accuracy"] >= 0.95
-    assert entry["metrics_command"].startswith("tfless-zoo build " + NAME)
-    path = zoo.entry_path(entry)
-    total = sum(os.path.getsize(os.path.join(path, rel)) for rel in entry["files"])
-    assert total == entry["size_bytes"] and total < 3 * 2**20
-    assert export.CHECKSUMS_PATH in entry["files"] and "saved_model.pb" in entry["files"]
-    meta = export.read_metadata(path)
-    assert meta["input"]["shape"] == entry["input"]["shape"]
-    assert meta["output"]["dim"] == entry["feature_dim"]
+    assert set(SHIPPED) >= {NAME, *ZOO}
+    total = 0
+    for name in SHIPPED:
+        entry = zoo.get_entry(name)
+        assert entry["metrics_command"] == f"tfless-zoo build {name} --update_registry"
+        path = zoo.entry_path(entry)
+        size = sum(os.path.getsize(os.path.join(path, rel)) for rel in entry["files"])
+        assert size == entry["size_bytes"]
+        total += size
+        assert export.CHECKSUMS_PATH in entry["files"] and "saved_model.pb" in entry["files"]
+        meta = export.read_metadata(path)
+        assert meta["input"]["shape"] == entry["input"]["shape"]
+        assert meta["output"]["dim"] == entry["feature_dim"]
+        # Only a classifier exports logits (a SimCLR projection head is no classifier).
+        classifier = METHODS[entry["method"]].has_classifier
+        metrics, random_init = entry["metrics"], entry["baselines"]["random_init"]
+        assert ("logits" in meta["signatures"]) == classifier, name
+        assert ("test_accuracy" in metrics) == classifier, name
+        # Measured with the same protocols as the encoder before its first step.
+        assert set(metrics) - {"test_accuracy"} == FEATURE_METRICS == set(random_init), name
+        assert metrics["knn_accuracy"] > random_init["knn_accuracy"] + 0.05, name
+        assert metrics["linear_10pc_accuracy"] > random_init["linear_10pc_accuracy"], name
+        if entry["method"] != "supervised":
+            reference = zoo.get_entry(entry["supervised_reference"])
+            assert reference["shipped"] and reference["method"] == "supervised"
+            assert reference["input"] == entry["input"], name
+    assert total < 5 * 2**20  # the package stays small
 
 
 def test_every_registry_entry_names_a_real_method_and_config():
@@ -79,6 +113,13 @@ def test_every_registry_entry_names_a_real_method_and_config():
         # The config resolves with the entry's arg (what `tfless-zoo build` runs).
         spec = config + (f":{entry['config']['arg']}" if entry["config"].get("arg") else "")
         assert load_config(spec).method.name == entry["method"], (entry["name"], spec)
+        # ...and so do its overrides.
+        built = zoo.load_config(entry, config_root=REPO)
+        for dotted, value in (entry["config"].get("overrides") or {}).items():
+            node = built
+            for part in dotted.split("."):
+                node = node[part]
+            assert node == (tuple(value) if isinstance(value, list) else value), dotted
 
 
 @pytest.mark.parametrize(
@@ -89,6 +130,18 @@ def test_every_registry_entry_names_a_real_method_and_config():
             {"config": {"file": "configs/protonet/omniglot.py", "arg": None}},
             "names config 'configs/protonet/omniglot.py', which does not exist",
         ),
+        # A config that exists but does not build what the entry says.
+        ({"method": "moco"}, "names method 'moco' but its config .* trains 'supervised'"),
+        (
+            {"config": {"file": "configs/fixmatch/digits.py", "arg": "250"}},
+            r"config 'configs/fixmatch/digits.py' \(arg '250'\) fails",
+        ),
+        (
+            {"config": {"file": "configs/supervised/digits.py", "overrides": {"train.stepz": 9}}},
+            "override 'train.stepz' names no field",
+        ),
+        ({"config": {"file": "../outside.py"}}, "needs config.file, a 'configs/....py' path"),
+        ({"supervised_reference": "nope"}, "names supervised_reference 'nope'"),
     ],
 )
 def test_loader_refuses_an_entry_whose_method_or_config_does_not_exist(tmp_path, change, message):
@@ -113,6 +166,44 @@ def test_shipped_encoder_loads_as_a_keras_layer():
     logits = np.asarray(zoo.load_encoder(NAME, signature="logits")(x))
     accuracy = round(float(np.mean(logits.argmax(1) == y)), 4)
     assert accuracy == zoo.get_entry(NAME)["metrics"]["test_accuracy"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_shipped_encoder_loads_verified_and_its_knn_holds_on_a_subset(name):
+    entry = zoo.get_entry(name)
+    assert zoo.verify(name)["files"] == len(entry["files"])
+    layer = zoo.load_encoder(name)
+    size = entry["input"]["shape"][0]
+    (x, y), (xt, yt) = (_split(entry["dataset"], split, size) for split in ("train", "test"))
+    rng = np.random.default_rng(0)
+    train, test = rng.permutation(len(y))[:600], rng.permutation(len(yt))[:300]
+    feats, test_feats = np.asarray(layer(x[train])), np.asarray(layer(xt[test]))
+    assert feats.shape == (600, entry["feature_dim"])
+    # A fifth of the training set votes (k=40 of 600, as k=200 of the full split): the
+    # subset's accuracy stays within a few points of the registered one, above random init.
+    knn = knn_features(feats, y[train], test_feats, yt[test], k=40)["knn_accuracy"]
+    assert knn >= entry["metrics"]["knn_accuracy"] - 0.04, (name, knn)
+    assert knn > entry["baselines"]["random_init"]["knn_accuracy"] + 0.05, (name, knn)
+
+
+def test_list_shows_measured_and_published_metrics_in_separate_columns():
+    entries = zoo.list_entries()
+    header, *rows = zoo.list_table(entries)
+    assert header.split() == list(zoo.LIST_COLUMNS)
+    measured, published = header.index("measured"), header.index("published")
+    assert len(rows) == len(entries)
+    for row, entry in zip(rows, entries):
+        assert row.startswith(entry["name"] + " ")
+        cell_measured, cell_published = row[measured:published].strip(), row[published:].strip()
+        if entry["shipped"]:
+            assert f"knn={entry['metrics']['knn_accuracy']}" in cell_measured
+            assert "linear@10/class=" in cell_measured
+        else:
+            assert cell_measured == "-"
+        for key, value in (entry.get("expected_metrics") or {}).items():
+            assert f"={value}" in cell_published, (entry["name"], key)
+        if not entry.get("expected_metrics"):
+            assert cell_published == "-"
 
 
 def test_recorded_metrics_reproduce_from_the_shipped_files():
@@ -156,15 +247,19 @@ def test_unknown_names_and_bad_registries(tmp_path):
         zoo.list_entries(str(tmp_path / "missing.json"))
 
 
-def test_build_is_deterministic_and_updates_the_registry(tmp_path):
+def _smoke_registry(tmp_path):
+    """A registry holding one tiny digits entry, not built yet."""
     entry = dict(zoo.get_entry(NAME))
-    for key in ("location", "files", "metrics", "weights_digest", "size_bytes"):
-        entry.pop(key)
+    for key in ("location", "files", "metrics", "baselines", "weights_digest", "size_bytes"):
+        entry.pop(key, None)
+    # One epoch of 4 steps at batch 16 on an 8-16-16 ConvNet: all a rebuild must
+    # reproduce, at the least cost.
     overrides = {
-        "train.steps": 6,
-        "train.eval_every": 3,
+        "train.steps": 4,
+        "train.eval_every": 4,
         "train.tensorboard": False,
         "train.verbose": 0,
+        "data.batch_size": 16,
         "model.kwargs.widths": [8, 16, 16],
     }
     config = {"file": entry["config"]["file"], "arg": "smoke", "overrides": overrides}
@@ -172,36 +267,19 @@ def test_build_is_deterministic_and_updates_the_registry(tmp_path):
     registry = tmp_path / "zoo" / "registry.json"
     registry.parent.mkdir()
     registry.write_text(json.dumps({"format": zoo.REGISTRY_FORMAT, "entries": [entry]}))
+    return registry
 
+
+def test_build_is_deterministic_and_updates_the_registry(tmp_path):
+    registry = _smoke_registry(tmp_path)
     run_dir = str(tmp_path / "run")
     first = zoo.build(
         "digits_smoke", str(registry), update_registry=True, config_root=REPO, workdir=run_dir
     )
-    built = zoo.get_entry("digits_smoke", str(registry))
-    assert built["shipped"] and built["location"] == "digits_smoke/1"
-    assert built["metrics"] == first.metrics and set(first.metrics) == {
-        "test_accuracy",
-        "knn_accuracy",
-        "linear_accuracy",
-    }
-    assert first.reproduced is None and built["weights_digest"]
-    feats1 = np.asarray(zoo.load_encoder("digits_smoke", str(registry))(_digits("test")[0][:32]))
-
-    # The fresh-process check ran in the first build; skip it here to keep the test short.
-    second = zoo.build(
-        "digits_smoke", str(registry), update_registry=True, config_root=REPO, verify=False
-    )
-    assert second.reproduced is True
-    rebuilt = zoo.get_entry("digits_smoke", str(registry))
-    assert rebuilt["location"] == "digits_smoke/2" and rebuilt["metrics"] == built["metrics"]
-    assert os.listdir(registry.parent / "digits_smoke") == ["2"]  # the old version is removed
-    assert rebuilt["weights_digest"] == built["weights_digest"]  # bit-identical weights
-    feats2 = np.asarray(zoo.load_encoder("digits_smoke", str(registry))(_digits("test")[0][:32]))
-    np.testing.assert_array_equal(feats1, feats2)
-
-    # tfless-export on the first build's run directory exports the same encoder.
+    # tfless-export on the first build's run directory, in its own process: it runs while
+    # this one rebuilds, and is checked at the end.
     out = tmp_path / "cli_root"
-    proc = subprocess.run(
+    cli = subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -211,15 +289,47 @@ def test_build_is_deterministic_and_updates_the_registry(tmp_path):
             "--name=digits_cli",
             "--noverify",
         ],
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=300,
         env=_env(),
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads(proc.stdout)["path"] == str(out / "digits_cli" / "1")
+    try:
+        built = zoo.get_entry("digits_smoke", str(registry))
+        assert built["shipped"] and built["location"] == "digits_smoke/1"
+        assert built["metrics"] == first.metrics
+        assert set(first.metrics) == {"test_accuracy", *FEATURE_METRICS}
+        assert built["baselines"] == first.baselines
+        assert set(first.baselines["random_init"]) == FEATURE_METRICS
+        assert first.reproduced is None and built["weights_digest"]
+        layer = zoo.load_encoder("digits_smoke", str(registry))
+        feats1 = np.asarray(layer(_digits("test")[0][:32]))
+
+        # The fresh-process check ran in the first build; skip it here to keep the test short.
+        second = zoo.build(
+            "digits_smoke", str(registry), update_registry=True, config_root=REPO, verify=False
+        )
+        assert second.reproduced is True
+        rebuilt = zoo.get_entry("digits_smoke", str(registry))
+        assert rebuilt["location"] == "digits_smoke/2" and rebuilt["metrics"] == built["metrics"]
+        assert rebuilt["baselines"] == built["baselines"]
+        assert os.listdir(registry.parent / "digits_smoke") == ["2"]  # the old one is removed
+        assert rebuilt["weights_digest"] == built["weights_digest"]  # bit-identical weights
+        feats2 = np.asarray(
+            zoo.load_encoder("digits_smoke", str(registry))(_digits("test")[0][:32])
+        )
+        np.testing.assert_array_equal(feats1, feats2)
+
+        # ... and the tfless-export process exported the same encoder.
+        stdout, stderr = cli.communicate(timeout=300)
+    finally:
+        if cli.poll() is None:
+            cli.kill()
+            cli.communicate()
+    assert cli.returncode == 0, stderr[-2000:]
+    assert json.loads(stdout)["path"] == str(out / "digits_cli" / "1")
     meta = export.read_metadata(str(out / "digits_cli" / "1"))
-    assert meta["config"]["train"]["steps"] == 6 and meta["manifest"]["seed"] == 0
+    assert meta["config"]["train"]["steps"] == 4 and meta["manifest"]["seed"] == 0
     assert meta["output"]["dim"] == 16  # the overrides reached the model
     cli_layer = zoo.EncoderLayer(str(out / "digits_cli" / "1"))
     np.testing.assert_allclose(np.asarray(cli_layer(_digits("test")[0][:32])), feats1, atol=1e-6)

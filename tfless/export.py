@@ -9,7 +9,21 @@ written through ``keras.export.ExportArchive`` with these signatures:
   ``[batch, num_classes]``.
 * ``serving_uint8``: ``image`` uint8 ``[batch, h, w, C]`` of any size ->
   ``feature_vector``; the graph divides by 255 and resizes (bilinear,
-  antialiased) to ``H x W``, so raw pixels can be sent as they are.
+  antialiased) to ``H x W``, so raw pixels can be sent as they are; this
+  signature alone accepts any image size, by design.
+
+Every signature checks its input inside the graph before the encoder runs
+(rank 4, batch >= 1, ``C`` channels, ``H x W`` for the float32 signatures) and
+raises ``InvalidArgumentError`` naming the expected and the received shape; the
+input spec alone is not enforced when a signature is called, and a wrong rank
+would otherwise reach the convolution kernels (which abort the process).
+
+``call_training`` (no signature, invisible to TF Serving) runs the encoder in
+training mode for fine-tuning: batch norm normalizes with the batch's statistics
+and updates its moving statistics, as when the encoder was trained. Fine-tuning
+through the inference path instead multiplies each batch-normalized layer's
+gradients by ``gamma / sqrt(moving_variance)`` (about 25 on the first layer of the
+digits encoder), which makes SGD and Adam diverge at ordinary learning rates.
 
 Metadata (input spec and range, preprocessing, method, config, training
 manifest, verification result) is written as JSON to
@@ -34,6 +48,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Mapping
 
 import keras
@@ -51,14 +66,18 @@ from tfless.export_format import (
     METADATA_FORMAT,
     METADATA_PATH,
     TFLITE_PATH,
+    TRAINING_ENDPOINT,
     UINT8_SIGNATURE,
     ChecksumError,
     ExportError,
     build_metadata,
     check_model_name,
     compute_checksums,
+    has_metadata,
     list_versions,
+    owned_prefix,
     read_metadata,
+    remove_stale_temp_dirs,
     sha256_file,
     signature_specs,
     verify_checksums,
@@ -76,12 +95,15 @@ __all__ = [
     "METADATA_FORMAT",
     "METADATA_PATH",
     "TFLITE_PATH",
+    "TRAINING_ENDPOINT",
     "UINT8_SIGNATURE",
     "ChecksumError",
+    "EncoderLayer",
     "ExportError",
     "ExportResult",
     "ExportVerificationError",
     "check_images",
+    "checked_input",
     "check_model_name",
     "compute_checksums",
     "convert_to_tflite",
@@ -94,9 +116,17 @@ __all__ = [
 ]
 
 _TMP_PREFIX = ".tmp-export-"
+_VERIFY_PREFIX = "tfless-verify-"
 _CHECK_BATCH = 4
 _CHECK_SEED = 1234
 _VERIFY_TIMEOUT_S = 300
+# The fresh-process check: bound to this process before it imports TensorFlow, so a
+# ``kill -9`` of the export takes the check down with it.
+_CHILD_CODE = (
+    "import sys; from tfless.export_format import exit_with_parent; "
+    "exit_with_parent(int(sys.argv[1])); from tfless.export import _main; "
+    "sys.exit(_main(sys.argv[2:]))"
+)
 
 
 class ExportVerificationError(ExportError):
@@ -136,7 +166,9 @@ def _resolve(model) -> tuple[keras.Model, keras.layers.Layer | None, str]:
     if hasattr(model, "encoder"):
         # A method's evaluation features (CPC: its patch-grid encoder), else its encoder.
         encoder = model.feature_encoder() if hasattr(model, "feature_encoder") else model.encoder
-        head = getattr(model, "head", None)
+        # Only a classifier's head gives logits; the projection head of a self-supervised
+        # method (SimCLR, MoCo) has nothing to do with the labels.
+        head = getattr(model, "head", None) if getattr(model, "has_classifier", False) else None
         method = type(model).__name__
     else:
         encoder, head, method = model, None, "encoder"
@@ -198,6 +230,68 @@ def _uint8_to_input(images, shape):
     return tf.clip_by_value(tf.image.resize(x, shape[:2], antialias=True), 0.0, 1.0)
 
 
+def checked_input(image, shape, endpoint: str, any_size: bool = False):
+    """``image`` once its runtime shape matches ``[batch >= 1, *shape]``; else the graph raises.
+
+    A called signature does not enforce its input spec, and a wrong rank reaches the
+    convolution kernels, which abort the process instead of raising. The check runs
+    before anything reads ``image`` and raises ``InvalidArgumentError`` naming the
+    expected and the received shape.
+
+    Args:
+      image: the signature's input tensor.
+      shape: ``(H, W, C)`` of the recorded input spec.
+      endpoint: the signature's name, for the message.
+      any_size: accept any ``h, w >= 1`` (``serving_uint8`` resizes).
+    """
+    got = tf.shape(image)
+    # The rank cannot be compared directly: graph optimization folds it from the declared
+    # spec. Padded with -1 and cut to 5 entries, a wrong rank shows as a -1 where a size
+    # belongs (rank < 4) or a size where the -1 belongs (rank > 4).
+    dims = tf.concat([got, tf.fill([5], -1)], axis=0)[:5]
+    ok = tf.logical_and(tf.equal(dims[4], -1), dims[0] >= 1)
+    ok = tf.logical_and(ok, tf.equal(dims[3], shape[2]))
+    if any_size:
+        ok = tf.logical_and(ok, tf.reduce_all(dims[1:3] >= 1))
+        want = f"[batch>=1, height>=1, width>=1, {shape[2]}]"
+    else:
+        ok = tf.logical_and(ok, tf.reduce_all(tf.equal(dims[1:3], list(shape[:2]))))
+        want = f"[batch>=1, {', '.join(map(str, shape))}]"
+    check = tf.debugging.Assert(
+        ok,
+        [f"{endpoint}: input {INPUT_KEY!r} ({image.dtype.name}) must have shape {want}; got", got],
+        summarize=8,
+    )
+    with tf.control_dependencies([check]):
+        return tf.identity(image)
+
+
+def _add_training_function(archive, endpoints, encoder, spec, shape) -> None:
+    """Saves ``call_training`` (the encoder in training mode) as a function, not a signature.
+
+    A signature is served by TF Serving, and a client calling this one would move the
+    served model's batch-norm statistics; a plain function is reachable only from Python
+    (``TFSMLayer(call_training_endpoint=...)``).
+    """
+    trackable = getattr(archive, "_tf_trackable", None)
+    if trackable is None:
+        raise ExportError(
+            f"keras {keras.__version__}'s ExportArchive has no `_tf_trackable`; cannot save the "
+            f"{TRAINING_ENDPOINT!r} function."
+        )
+
+    def train_features(image):
+        image = checked_input(image, shape, TRAINING_ENDPOINT)
+        return {FEATURE_KEY: encoder(image, training=True)}
+
+    fn = tf.function(train_features, input_signature=[spec], autograph=False)
+    used = {id(v) for f in endpoints for v in f.get_concrete_function().variables}
+    extra = [v for v in fn.get_concrete_function().variables if id(v) not in used]
+    if extra:  # e.g. the state of a dropout's seed generator: used in training only
+        archive.add_variable_collection("training_variables", extra)
+    setattr(trackable, TRAINING_ENDPOINT, fn)
+
+
 def _build_archive(encoder, head, shape, include_uint8: bool):
     # No archive.track(): add_endpoint already saves the variables the endpoints use, and
     # tracking the layers as well stores every variable twice (Keras 3.15).
@@ -205,22 +299,28 @@ def _build_archive(encoder, head, shape, include_uint8: bool):
     spec = tf.TensorSpec([None, *shape], tf.float32, name=INPUT_KEY)
 
     def features(image):
+        image = checked_input(image, shape, FEATURE_SIGNATURE)
         return {FEATURE_KEY: encoder(image, training=False)}
 
-    archive.add_endpoint(FEATURE_SIGNATURE, features, input_signature=[spec])
+    endpoints = [archive.add_endpoint(FEATURE_SIGNATURE, features, input_signature=[spec])]
     if head is not None:
 
         def logits(image):
+            image = checked_input(image, shape, LOGITS_SIGNATURE)
             return {LOGITS_KEY: head(encoder(image, training=False), training=False)}
 
-        archive.add_endpoint(LOGITS_SIGNATURE, logits, input_signature=[spec])
+        endpoints.append(archive.add_endpoint(LOGITS_SIGNATURE, logits, input_signature=[spec]))
     if include_uint8:
         spec8 = tf.TensorSpec([None, None, None, shape[2]], tf.uint8, name=INPUT_KEY)
 
         def features_uint8(image):
+            image = checked_input(image, shape, UINT8_SIGNATURE, any_size=True)
             return {FEATURE_KEY: encoder(_uint8_to_input(image, shape), training=False)}
 
-        archive.add_endpoint(UINT8_SIGNATURE, features_uint8, input_signature=[spec8])
+        endpoints.append(
+            archive.add_endpoint(UINT8_SIGNATURE, features_uint8, input_signature=[spec8])
+        )
+    _add_training_function(archive, endpoints, encoder, spec, shape)
     return archive
 
 
@@ -257,11 +357,12 @@ def _verify_in_fresh_process(
     Returns:
       ``{same keys: output array}``.
     """
-    with tempfile.TemporaryDirectory(prefix="tfless-verify-") as tmp:
+    remove_stale_temp_dirs(tempfile.gettempdir(), _VERIFY_PREFIX)
+    with tempfile.TemporaryDirectory(prefix=owned_prefix(_VERIFY_PREFIX)) as tmp:
         in_path = os.path.join(tmp, "inputs.npz")
         out_path = os.path.join(tmp, "outputs.npz")
         np.savez(in_path, **inputs)
-        cmd = [sys.executable, "-m", "tfless.export", export_dir, in_path, out_path]
+        cmd = [sys.executable, "-c", _CHILD_CODE, str(os.getpid()), export_dir, in_path, out_path]
         try:
             proc = subprocess.run(
                 cmd, capture_output=True, text=True, timeout=_VERIFY_TIMEOUT_S, env=_child_env()
@@ -286,6 +387,9 @@ def _run_signatures(export_dir: str, inputs: Mapping[str, np.ndarray]) -> dict[s
     for key, batch in inputs.items():
         if key == "tflite":
             outputs[key] = run_tflite(os.path.join(export_dir, TFLITE_PATH), batch)
+            continue
+        if key == TRAINING_ENDPOINT:
+            outputs[key] = getattr(loaded, key)(tf.constant(batch))[FEATURE_KEY].numpy()
             continue
         fn = loaded.signatures[key]
         result = fn(**{INPUT_KEY: tf.constant(batch)})
@@ -414,8 +518,10 @@ def _target(root: str, name: str, version: int | None) -> tuple[str, bool, int, 
 
 def _make_tmp_dir(model_dir: str, root: str) -> str:
     # Hidden and next to the final directory, so publishing is one rename on one filesystem.
+    # Tagged with this process, so the next export removes it if this one is killed.
+    remove_stale_temp_dirs(model_dir, _TMP_PREFIX)
     try:
-        return tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=model_dir)
+        return tempfile.mkdtemp(prefix=owned_prefix(_TMP_PREFIX), dir=model_dir)
     except OSError as e:
         raise ExportError(
             f"Cannot write into {model_dir!r} (export root {os.fspath(root)!r}): {e.strerror or e}."
@@ -438,12 +544,26 @@ def _stage(plan: _Plan, stage: str, tflite: bool) -> tuple[dict, dict]:
     return inputs, expected
 
 
+def _check_training_output(out, plan: _Plan, export_dir: str) -> None:
+    # Its values depend on the batch's statistics and it moves the moving ones, so it is
+    # checked for shape and finiteness, not against the Keras model.
+    want = plan.expected[FEATURE_SIGNATURE].shape
+    if out is None or out.shape != want or not np.all(np.isfinite(out)):
+        got = None if out is None else (out.shape, bool(np.all(np.isfinite(out))))
+        raise ExportVerificationError(
+            f"Reloaded export {export_dir!r}: {TRAINING_ENDPOINT!r} returned {got}; expected "
+            f"finite features of shape {want}."
+        )
+
+
 def _verify_stage(stage, plan: _Plan, inputs, expected, atol, rtol, final_dir) -> dict:
     """Reloads ``stage`` in a fresh process and compares; returns the metadata's record of it."""
-    actual = _verify_in_fresh_process(stage, inputs)
+    actual = _verify_in_fresh_process(stage, {**inputs, TRAINING_ENDPOINT: plan.images})
+    _check_training_output(actual.pop(TRAINING_ENDPOINT, None), plan, final_dir)
     diffs = _compare(expected, actual, atol, rtol, final_dir)
     return {
         "checked": True,
+        "training_endpoint": "ran: finite features of the expected shape",
         "fresh_process": True,
         "batch_shape": list(plan.images.shape),
         "batch_seed": _CHECK_SEED,
@@ -471,6 +591,7 @@ def _metadata(plan: _Plan, name, version, tflite, config, manifest, extra, verif
         extra=extra,
         verification=verification,
         versions={"tfless": __version__, "tensorflow": tf.__version__, "keras": keras.__version__},
+        training_endpoint=TRAINING_ENDPOINT,
     )
 
 
@@ -564,6 +685,101 @@ def export_encoder(
         ) from e
     shutil.rmtree(tmp_dir, ignore_errors=True)
     return ExportResult(final_dir, name, version, meta, checksums)
+
+
+# ------------------------------------------------------------------ the Keras layer
+class EncoderLayer(keras.layers.TFSMLayer):
+    """A tfless export as a Keras layer: images ``[B, H, W, C]`` -> features ``[B, D]``.
+
+    The Keras way to use (and fine-tune) an export::
+
+        encoder = EncoderLayer("exports/digits/1", trainable=True)
+        model = keras.Sequential([keras.Input((16, 16, 1)), encoder, keras.layers.Dense(10)])
+        model.compile(keras.optimizers.Adam(1e-3), ...)  # or SGD
+
+    It differs from ``keras.layers.TFSMLayer`` in four ways:
+
+    * it returns ``outputs[output_key]`` (``feature_vector``; ``logits`` for that
+      signature) instead of the output dict, so it fits ``keras.Sequential``;
+    * in training (``fit``) it calls the export's ``call_training`` function: batch norm
+      uses the batch's statistics and updates its moving ones, as when the encoder was
+      trained (the inference path makes fine-tuning diverge; see the module docstring);
+    * its weights are named without SavedModel's ``:0`` suffix, which Keras optimizers
+      refuse in their slot-variable names (Adam: "'conv0_kernel:0_momentum' is not a
+      valid scope name");
+    * a wrong input shape or dtype raises one ValueError naming the expected input.
+
+    Attributes:
+      metadata: the export's tfless metadata (input spec, preprocessing, method...).
+    """
+
+    def __init__(
+        self,
+        filepath: str,
+        call_endpoint: str = FEATURE_SIGNATURE,
+        output_key: str | None = None,
+        trainable: bool = False,
+        **kwargs,
+    ):
+        filepath = os.fspath(filepath)
+        metadata = read_metadata(filepath) if has_metadata(filepath) else {}
+        if call_endpoint == FEATURE_SIGNATURE:
+            kwargs.setdefault("call_training_endpoint", metadata.get("training_endpoint"))
+        super().__init__(filepath, call_endpoint=call_endpoint, trainable=trainable, **kwargs)
+        if output_key is None:
+            output_key = LOGITS_KEY if call_endpoint == LOGITS_SIGNATURE else FEATURE_KEY
+        self.output_key = output_key
+        self.metadata = metadata
+        inputs = metadata.get("signatures", {}).get(call_endpoint, {}).get("inputs", {})
+        self._expected = inputs.get(INPUT_KEY)
+        if trainable and not self.call_training_endpoint:
+            warnings.warn(
+                f"{filepath!r} has no {TRAINING_ENDPOINT!r} function for {call_endpoint!r} "
+                "(exports written before tfless added it, or the logits/uint8 signatures): "
+                "fine-tuning runs batch norm with its moving statistics, which diverges at "
+                "ordinary learning rates. Re-export the encoder to fine-tune it.",
+                stacklevel=2,
+            )
+
+    def _add_existing_weight(self, weight):
+        # SavedModel names ("conv0/kernel:0") hold a ':' that optimizers cannot use in the
+        # names of their slot variables; "/" is refused by keras.Variable itself.
+        name = weight.name.split(":")[0].replace("/", "_")
+        variable = keras.Variable(
+            initializer=weight,
+            trainable=weight.trainable,
+            dtype=weight.dtype,
+            shape=weight.shape,
+            name=name,
+        )
+        self._track_variable(variable)
+
+    def _check_input(self, inputs) -> None:
+        spec = self._expected
+        if not spec:
+            return
+        want = [None if d == -1 else d for d in spec["shape"]]
+        got = list(getattr(inputs, "shape", ()))
+        dtype = keras.backend.standardize_dtype(getattr(inputs, "dtype", None))
+        shape_ok = len(got) == len(want) and all(
+            w is None or g is None or g == w for g, w in zip(got, want, strict=True)
+        )
+        if shape_ok and got[0] != 0 and dtype == spec["dtype"]:
+            return
+        shown = "[" + ", ".join("batch>=1" if i == 0 else str(d) for i, d in enumerate(want))
+        raise ValueError(
+            f"EncoderLayer {self.name!r} ({self.call_endpoint}) expects {spec['dtype']} images "
+            f"of shape {shown.replace('None', 'any')}] (range {spec.get('range')}); got "
+            f"{dtype} of shape {[None if g is None else int(g) for g in got]}."
+        )
+
+    def call(self, inputs, training=False, **kwargs):
+        self._check_input(inputs)
+        outputs = super().call(inputs, training=training, **kwargs)
+        return outputs[self.output_key] if isinstance(outputs, dict) else outputs
+
+    def get_config(self):
+        return {**super().get_config(), "output_key": self.output_key}
 
 
 def _main(argv: list[str]) -> int:

@@ -9,20 +9,35 @@ files that ship with a version but are not read by the graph):
   (:func:`build_metadata` defines the schema, format ``tfless.encoder/1``);
 * ``assets.extra/tfless_checksums.json``: the sha256 of every other file.
 
+Besides the signatures (what TF Serving exposes), the SavedModel carries
+``call_training``, a function that is no signature: the encoder in training mode
+(batch norm normalizes with the batch's statistics and updates its moving ones),
+for fine-tuning through ``keras.layers.TFSMLayer(call_training_endpoint=...)``.
+It is kept out of the signatures so a serving client can never change the
+served model's statistics.
+
 This module holds the names, the metadata schema, version listing, model-name
 checks and checksums, shared by the readers (:mod:`tfless.zoo`,
 :mod:`tfless.serving`) and the writer, :mod:`tfless.export`, the one module
-that writes SavedModels. It uses neither TensorFlow nor Keras: checking an
-export's names, versions and files needs no graph.
+that writes SavedModels, and the bookkeeping of their temporary directories. It
+uses neither TensorFlow nor Keras: checking an export's names, versions and
+files needs no graph.
 """
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import hashlib
 import json
 import os
 import re
+import shutil
+import signal
+import socket
+import sys
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -32,6 +47,7 @@ UINT8_SIGNATURE = "serving_uint8"
 INPUT_KEY = "image"
 FEATURE_KEY = "feature_vector"
 LOGITS_KEY = "logits"
+TRAINING_ENDPOINT = "call_training"
 
 SAVED_MODEL_FILE = "saved_model.pb"
 METADATA_PATH = "assets.extra/tfless_metadata.json"
@@ -70,6 +86,101 @@ def list_versions(model_dir: str) -> list[int]:
         if entry.isdigit() and os.path.isdir(os.path.join(model_dir, entry)):
             versions.append(int(entry))
     return sorted(versions)
+
+
+# ------------------------------------------------------------ temporary directories
+#: Untagged temporary directories (written before they carried their owner) older than
+#: this are removed as stale; no export or build runs for a day.
+LEGACY_TEMP_AGE_S = 24 * 3600
+
+
+def owned_prefix(prefix: str) -> str:
+    """``prefix`` tagged with this host and process id, for ``tempfile.mkdtemp(prefix=...)``.
+
+    A later export or build reads the tag back (:func:`remove_stale_temp_dirs`) to tell the
+    leftovers of a killed process from the directories of one that is still running.
+    """
+    return f"{prefix}{socket.gethostname()}-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def _is_stale(entry: str, full: str, prefix: str, host_tag: re.Pattern, now: float) -> bool:
+    match = host_tag.match(entry)
+    if match:
+        return not _pid_alive(int(match.group(1)))
+    if re.match(r"^.+-\d+-", entry[len(prefix) :]):
+        return False  # tagged by another host: its processes cannot be checked from here
+    try:
+        return now - os.path.getmtime(full) > LEGACY_TEMP_AGE_S
+    except OSError:
+        return False
+
+
+def remove_stale_temp_dirs(directory: str, prefix: str) -> list[str]:
+    """Removes ``directory/<prefix>*`` directories left behind by dead processes.
+
+    Directories tagged by :func:`owned_prefix` are removed when their process no longer
+    exists on this host; a live process (a concurrent export) keeps its directory.
+    Untagged ones are removed once older than :data:`LEGACY_TEMP_AGE_S`.
+
+    Returns:
+      the removed paths.
+    """
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return []
+    host_tag = re.compile(rf"^{re.escape(prefix)}{re.escape(socket.gethostname())}-(\d+)-")
+    now = time.time()
+    removed = []
+    for entry in sorted(entries):
+        full = os.path.join(directory, entry)
+        if not entry.startswith(prefix) or not os.path.isdir(full) or os.path.islink(full):
+            continue
+        if _is_stale(entry, full, prefix, host_tag, now):
+            shutil.rmtree(full, ignore_errors=True)
+            if not os.path.exists(full):
+                removed.append(full)
+    return removed
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def exit_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """Ends this process as soon as ``parent_pid`` (the process that started it) is gone.
+
+    A helper process (the export's fresh-process check) must not outlive an export killed
+    with ``kill -9``. On Linux the kernel sends SIGKILL when the parent dies
+    (``prctl(PR_SET_PDEATHSIG)``); elsewhere a daemon thread polls the parent's pid. Call it
+    first thing in the child: a parent that died before the call is caught by the pid check.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(3)
+
+    def watch():
+        while os.getppid() == parent_pid:
+            time.sleep(poll_s)
+        os._exit(3)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 # -------------------------------------------------------------------- checksums
@@ -236,6 +347,7 @@ def build_metadata(
     extra: Mapping | None = None,
     verification: Mapping,
     versions: Mapping[str, str],
+    training_endpoint: str | None = None,
 ) -> dict:
     """The metadata dict of an export (format ``tfless.encoder/1``).
 
@@ -249,6 +361,8 @@ def build_metadata(
       config, manifest, extra: the training config, manifest and more fields.
       verification: how the export was checked before it was published.
       versions: ``{package: version}`` of the writer (tfless, tensorflow, keras).
+      training_endpoint: the name of the training-mode function kept for fine-tuning
+        (:data:`TRAINING_ENDPOINT`), None for exports without one.
     """
     dim = signatures[FEATURE_SIGNATURE]["outputs"][FEATURE_KEY]["shape"][-1]
     return {
@@ -272,6 +386,13 @@ def build_metadata(
             "size and scales and resizes them in the graph."
         ),
         "signatures": dict(signatures),
+        "validation": (
+            "Every signature checks its input before running the encoder and raises "
+            "InvalidArgumentError naming the expected and received shape: rank 4, batch >= 1, "
+            f"channels {shape[2]}, and {shape[0]}x{shape[1]} pixels for the float32 "
+            "signatures (serving_uint8 accepts any size and resizes)."
+        ),
+        "training_endpoint": training_endpoint,
         "tflite": TFLITE_PATH if tflite else None,
         "config": jsonable(config),
         "manifest": jsonable(manifest),

@@ -7,7 +7,13 @@ measured metrics with the command that measured them, its location and the
 sha256 of each of its files. Entries with ``"shipped": true`` have their
 SavedModel next to the registry (``<registry dir>/<name>/<version>/``, TF
 Serving's layout, so the directory is itself an export root); the others are
-recipes with the metrics the papers report, for users with accelerators.
+recipes with the metrics the papers report (``expected_metrics``), for users
+with accelerators. A shipped entry also records its references, measured by the
+same protocols: ``baselines.random_init`` (its encoder before any training step)
+and ``supervised_reference`` (the entry trained with every label on the same data).
+
+The loader refuses an entry whose method is not registered or whose config (file,
+arg and overrides) does not exist or does not train that method.
 
 Typical use::
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime
+import functools
 import json
 import os
 import shutil
@@ -40,6 +47,7 @@ DEFAULT_REGISTRY = os.path.join(
 _REQUIRED = ("name", "method", "backbone", "dataset", "input", "feature_dim", "config", "shipped")
 
 ChecksumError = fmt.ChecksumError
+_WORK_PREFIX = "tfless-zoo-run-"
 
 
 class ZooError(RuntimeError):
@@ -80,34 +88,68 @@ def load_registry(path: str | None = None) -> dict:
                 "'files'."
             )
         _check_method_and_config(entry, path)
+    _check_references(registry.get("entries", []), path)
     return registry
 
 
-def _check_method_and_config(entry: Mapping, path: str) -> None:
-    """Refuses an entry whose method is not registered or whose config file is missing.
+def _checkout_root() -> str | None:
+    """The source checkout this package belongs to, if ``configs/`` sits beside it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return root if os.path.isdir(os.path.join(root, "configs")) else None
 
-    The config is looked up in the source checkout this package belongs to; an installed
-    package without the ``configs/`` folder beside it cannot check the file (building
-    an entry needs a checkout anyway), so only the method is checked there.
+
+def _check_method_and_config(entry: Mapping, path: str) -> None:
+    """Refuses an entry whose method is not registered or whose config does not resolve.
+
+    The config (file, arg and overrides, what ``tfless-zoo build`` runs) is loaded from
+    the source checkout this package belongs to, and must train the entry's method. An
+    installed package without the ``configs/`` folder beside it cannot load the config
+    (building an entry needs a checkout anyway), so only the method and the form of the
+    config's path are checked there.
     """
     from tfless.methods import METHODS
 
+    what = f"Zoo registry {path!r}: entry {entry['name']!r}"
     if entry["method"] not in METHODS:
         raise ZooError(
-            f"Zoo registry {path!r}: entry {entry['name']!r} names method {entry['method']!r}, "
-            f"which is not registered; expected one of {sorted(METHODS)}."
+            f"{what} names method {entry['method']!r}, which is not registered; expected one "
+            f"of {sorted(METHODS)}."
         )
     config = entry["config"]
-    if not isinstance(config, Mapping) or not isinstance(config.get("file"), str):
+    file = config.get("file") if isinstance(config, Mapping) else None
+    if not isinstance(file, str) or not file.startswith("configs/") or not file.endswith(".py"):
         raise ZooError(
-            f"Zoo registry {path!r}: entry {entry['name']!r} needs config.file; got {config!r}."
+            f"{what} needs config.file, a 'configs/....py' path relative to the source "
+            f"checkout; got {config!r}."
         )
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if os.path.isdir(os.path.join(root, "configs")):
-        if not os.path.isfile(os.path.join(root, config["file"])):
+    root = _checkout_root()
+    if root is None:
+        return
+    if not os.path.isfile(os.path.join(root, file)):
+        raise ZooError(f"{what} names config {file!r}, which does not exist under {root!r}.")
+    try:
+        loaded = load_config(entry, config_root=root)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:
+        raise ZooError(f"{what}: its config {file!r} (arg {config.get('arg')!r}) fails: {e}") from e
+    if loaded.method.name != entry["method"]:
+        raise ZooError(
+            f"{what} names method {entry['method']!r} but its config {file!r} (arg "
+            f"{config.get('arg')!r}) trains {loaded.method.name!r}."
+        )
+
+
+def _check_references(entries: list, path: str) -> None:
+    """Refuses a ``supervised_reference`` that is not another entry on the same dataset."""
+    by_name = {e["name"]: e for e in entries}
+    for entry in entries:
+        ref = entry.get("supervised_reference")
+        if ref is None:
+            continue
+        target = by_name.get(ref)
+        if target is None or target["dataset"] != entry["dataset"] or target is entry:
             raise ZooError(
-                f"Zoo registry {path!r}: entry {entry['name']!r} names config "
-                f"{config['file']!r}, which does not exist under {root!r}."
+                f"Zoo registry {path!r}: entry {entry['name']!r} names supervised_reference "
+                f"{ref!r}; expected another entry of the registry on {entry['dataset']!r}."
             )
 
 
@@ -174,40 +216,9 @@ def verify(name: str, registry: str | None = None) -> dict:
     return {"name": name, "path": path, "files": len(entry["files"])}
 
 
-class EncoderLayer(keras.layers.TFSMLayer):
-    """A reloaded tfless export as a Keras layer returning the feature tensor.
-
-    ``keras.layers.TFSMLayer`` returns the signature's output dict; this layer
-    returns ``outputs[output_key]`` (``feature_vector`` by default), so it drops
-    into ``keras.Sequential`` and functional models. Set ``trainable=True`` to
-    fine-tune its variables.
-
-    Attributes:
-      metadata: the export's tfless metadata (input spec, preprocessing, method...).
-    """
-
-    def __init__(
-        self,
-        filepath: str,
-        call_endpoint: str = fmt.FEATURE_SIGNATURE,
-        output_key: str | None = None,
-        trainable: bool = False,
-        **kwargs,
-    ):
-        super().__init__(filepath, call_endpoint=call_endpoint, trainable=trainable, **kwargs)
-        if output_key is None:
-            output_key = (
-                fmt.LOGITS_KEY if call_endpoint == fmt.LOGITS_SIGNATURE else fmt.FEATURE_KEY
-            )
-        self.output_key = output_key
-        self.metadata = fmt.read_metadata(filepath) if fmt.has_metadata(filepath) else {}
-
-    def call(self, inputs, training=False, **kwargs):
-        outputs = super().call(inputs, training=training, **kwargs)
-        return outputs[self.output_key] if isinstance(outputs, dict) else outputs
-
-    def get_config(self):
-        return {**super().get_config(), "output_key": self.output_key}
+#: The Keras layer of an export (fine-tunable with ``trainable=True``); see
+#: :class:`tfless.export.EncoderLayer`.
+EncoderLayer = _export.EncoderLayer
 
 
 def load_encoder(
@@ -246,36 +257,79 @@ def load_encoder(
 
 # ---------------------------------------------------------------------- metrics
 #: The metrics :func:`measure` records for an entry.
-MEASURED_METRICS = ("test_accuracy", "knn_accuracy", "linear_accuracy")
+MEASURED_METRICS = ("test_accuracy", "knn_accuracy", "linear_accuracy", "linear_10pc_accuracy")
+#: The frozen-feature protocols behind them (``accuracy`` is added for a classifier).
+_FEATURE_PROTOCOLS = ("knn", "linear", "few_label")
+
+
+def _eval_data(entry: Mapping) -> tuple:
+    """The entry's (built-in) train and test splits at its input shape, as arrays."""
+    return _split_arrays(entry["dataset"], tuple(entry["input"]["shape"]))
+
+
+@functools.lru_cache(maxsize=4)
+def _split_arrays(dataset: str, shape: tuple) -> tuple:
+    # Cached: a build measures the export and the random-init encoder on the same arrays.
+    from tfless.data import load, to_arrays
+
+    splits = tuple(
+        to_arrays(load(dataset, split, image_size=tuple(shape[:2]), channels=shape[2]))
+        for split in ("train", "test")
+    )
+    for array in (a for split in splits for a in split):
+        array.setflags(write=False)  # shared by every caller
+    return splits
+
+
+def _rounded(results: Mapping) -> dict:
+    return {k: round(results[k], 4) for k in MEASURED_METRICS if k in results}
 
 
 def measure(export_dir: str, entry: Mapping, settings=None) -> dict:
     """Metrics of an exported encoder on its (built-in) dataset, from the SavedModel itself.
 
     :func:`tfless.evaluation.evaluate_encoder` on the loaded export: ``test_accuracy``
-    through the ``logits`` signature when present, ``knn_accuracy`` (weighted kNN) and
-    ``linear_accuracy`` (logistic probe) on the features, rounded to 4 decimals.
+    through the ``logits`` signature when present; on the features, ``knn_accuracy``
+    (weighted kNN) and ``linear_accuracy`` (logistic probe) with every training label, and
+    ``linear_10pc_accuracy`` (the probe fit on 10 labels per class); rounded to 4 decimals.
 
     Args:
       export_dir: the export version directory.
       entry: its registry entry (``dataset`` and ``input.shape`` are read).
       settings: protocol parameters; default :data:`tfless.evaluation.DEFAULTS` (the
-        same as the trainer's and ``tfless-eval``'s: kNN k=200, T=0.1).
+        same as the trainer's and ``tfless-eval``'s: kNN k=200, T=0.1, 10 labels per
+        class for the few-label probe).
     """
     import tensorflow as tf
 
-    from tfless.data import load
     from tfless.evaluation import DEFAULTS, evaluate_encoder, has_classifier
 
-    shape = entry["input"]["shape"]
-    train, test = (
-        load(entry["dataset"], split, image_size=tuple(shape[:2]), channels=shape[2])
-        for split in ("train", "test")
-    )
+    train, test = _eval_data(entry)
     loaded = tf.saved_model.load(export_dir)
-    protocols = ("knn", "linear") + (("accuracy",) if has_classifier(loaded) else ())
-    results = evaluate_encoder(loaded, train, test, protocols, settings=settings or DEFAULTS)
-    return {k: round(results[k], 4) for k in MEASURED_METRICS if k in results}
+    protocols = _FEATURE_PROTOCOLS + (("accuracy",) if has_classifier(loaded) else ())
+    return _rounded(evaluate_encoder(loaded, train, test, protocols, settings=settings or DEFAULTS))
+
+
+def measure_random_init(config, entry: Mapping, settings=None) -> dict:
+    """The frozen-feature metrics of the entry's encoder before any training step.
+
+    The reference a learned encoder must beat: the config's backbone and method built
+    with the run's seed (``train.seed``), measured by the protocols of :func:`measure`
+    (no ``test_accuracy``: an untrained head says nothing).
+    """
+    from tfless.data import get_info
+    from tfless.evaluation import DEFAULTS, evaluate_encoder
+    from tfless.train.build import build_method
+
+    train, test = _eval_data(entry)
+    keras.utils.set_random_seed(int(config.train.get("seed", 0)))
+    info = get_info(entry["dataset"])
+    method = build_method(
+        config, tuple(entry["input"]["shape"]), info.num_classes, num_train=len(train[1])
+    )
+    return _rounded(
+        evaluate_encoder(method, train, test, _FEATURE_PROTOCOLS, settings=settings or DEFAULTS)
+    )
 
 
 # ------------------------------------------------------------------------ build
@@ -320,6 +374,8 @@ def load_config(entry: Mapping, arg: str | None = None, config_root: str | None 
             *parents, leaf = dotted.split(".")
             for p in parents:
                 node = node[p]
+            if leaf not in node:
+                raise KeyError(f"config override {dotted!r} names no field of the config")
             node[leaf] = value
         config.lock()
     return config
@@ -334,12 +390,15 @@ class BuildResult:
       metrics: metrics measured on the export (see :func:`measure`).
       train_metrics: what ``train_and_evaluate`` reported.
       reproduced: the trained weights' digest equals the registry's (None if none recorded).
+      baselines: reference metrics measured with the same protocols, ``{"random_init":
+        {...}}`` (see :func:`measure_random_init`); empty for a dataset that is not built in.
     """
 
     export: _export.ExportResult
     metrics: dict
     train_metrics: dict
     reproduced: bool | None
+    baselines: dict = dataclasses.field(default_factory=dict)
 
 
 def build(
@@ -378,15 +437,19 @@ def build(
     entry = get_entry(name, registry)
     config = load_config(entry, config_arg, config_root)
     reg_path = registry_path(registry)
-    if out_root is None:
-        out_root = (
-            os.path.dirname(reg_path) if update_registry else tempfile.mkdtemp(prefix="tfless-zoo-")
-        )
+    if out_root is None and update_registry:
+        out_root = os.path.dirname(reg_path)
     own_workdir = workdir is None
-    workdir = workdir or tempfile.mkdtemp(prefix=f"tfless-zoo-{name}-")
+    if own_workdir:
+        # Tagged with this process, so a later build removes what a killed one left.
+        fmt.remove_stale_temp_dirs(tempfile.gettempdir(), _WORK_PREFIX)
+        workdir = tempfile.mkdtemp(prefix=f"{fmt.owned_prefix(_WORK_PREFIX)}{name}-")
+    own_out_root = out_root is None
     try:
         with _op_determinism() if deterministic else contextlib.nullcontext():
             result = train_and_evaluate(config, workdir)
+        # The build's result lives here: created once there is a result, kept after.
+        out_root = out_root or tempfile.mkdtemp(prefix="tfless-zoo-")
         exported = _export.export_encoder(
             result.method,
             out_root,
@@ -396,16 +459,22 @@ def build(
             extra_metadata={"zoo_entry": name, "train_metrics": result.metrics},
             verify=verify,
         )
+    except BaseException:
+        if own_out_root and out_root is not None:
+            shutil.rmtree(out_root, ignore_errors=True)
+        raise
     finally:
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
-    metrics = measure(exported.path, entry) if _is_builtin(entry["dataset"]) else {}
+    builtin = _is_builtin(entry["dataset"])
+    metrics = measure(exported.path, entry) if builtin else {}
+    baselines = {"random_init": measure_random_init(config, entry)} if builtin else {}
     digest = result.metrics.get("weights_digest")
     recorded = entry.get("weights_digest")
     reproduced = None if recorded is None or config_arg is not None else recorded == digest
     if update_registry:
-        _update_entry(reg_path, entry, exported, metrics, result.metrics, config_arg)
-    return BuildResult(exported, metrics, result.metrics, reproduced)
+        _update_entry(reg_path, entry, exported, (metrics, baselines), result.metrics, config_arg)
+    return BuildResult(exported, metrics, result.metrics, reproduced, baselines)
 
 
 def _is_builtin(dataset: str) -> bool:
@@ -414,11 +483,14 @@ def _is_builtin(dataset: str) -> bool:
     return dataset in BUILTIN_DATASETS
 
 
-def _update_entry(reg_path, entry, exported, metrics, train_metrics, config_arg) -> None:
+def _update_entry(reg_path, entry, exported, measured, train_metrics, config_arg) -> None:
+    metrics, baselines = measured
     registry = load_registry(reg_path)
     base = os.path.dirname(reg_path)
     old_location = entry.get("location")
-    new = dict(entry)
+    # The entry as it is now: edits made to the registry while the build ran are kept.
+    current = [e for e in registry["entries"] if e["name"] == entry["name"]]
+    new = dict(current[0] if current else entry)
     new.update(
         shipped=True,
         location=os.path.relpath(exported.path, base).replace(os.sep, "/"),
@@ -427,6 +499,7 @@ def _update_entry(reg_path, entry, exported, metrics, train_metrics, config_arg)
             fmt.CHECKSUMS_PATH: fmt.sha256_file(os.path.join(exported.path, fmt.CHECKSUMS_PATH)),
         },
         metrics=metrics,
+        baselines=baselines,
         train_metrics={
             k: train_metrics[k]
             for k in ("test_accuracy", "test_loss", "steps")
@@ -449,12 +522,45 @@ def _update_entry(reg_path, entry, exported, metrics, train_metrics, config_arg)
             shutil.rmtree(old)
 
 
-def describe(entry: Mapping) -> str:
-    """A one-line summary of an entry for ``tfless-zoo list``."""
-    metrics = entry.get("metrics") or entry.get("expected_metrics") or {}
-    shown = ", ".join(f"{k}={v}" for k, v in metrics.items())
-    kind = "shipped" if entry.get("shipped") else "recipe"
+#: Short names of the metrics in ``tfless-zoo list``.
+_SHORT = {
+    "test_accuracy": "test",
+    "knn_accuracy": "knn",
+    "linear_accuracy": "linear",
+    "linear_10pc_accuracy": "linear@10/class",
+}
+#: The columns of :func:`list_table`.
+LIST_COLUMNS = ("name", "kind", "method", "backbone", "dataset", "measured", "published")
+
+
+def _metrics_text(metrics: Mapping | None) -> str:
+    return ", ".join(f"{_SHORT.get(k, k)}={v}" for k, v in (metrics or {}).items()) or "-"
+
+
+def describe(entry: Mapping) -> tuple[str, ...]:
+    """An entry's cells in :data:`LIST_COLUMNS` order.
+
+    ``measured`` holds the metrics measured on the shipped export by ``tfless-zoo build``
+    (``metrics``); ``published`` the numbers a paper or benchmark reports for the recipe
+    (``expected_metrics``, see the entry's ``reference``). A "-" marks none.
+    """
+    shipped = bool(entry.get("shipped"))
     return (
-        f"{entry['name']:<34} {kind:<8} {entry['method']:<11} {entry['backbone']:<9} "
-        f"{entry['dataset']:<13} {shown}"
+        entry["name"],
+        "shipped" if shipped else "recipe",
+        entry["method"],
+        entry["backbone"],
+        entry["dataset"],
+        _metrics_text(entry.get("metrics") if shipped else None),
+        _metrics_text(entry.get("expected_metrics")),
     )
+
+
+def list_table(entries) -> list[str]:
+    """``tfless-zoo list``: a header and one aligned line per entry (see :func:`describe`)."""
+    rows = [LIST_COLUMNS] + [describe(e) for e in entries]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(LIST_COLUMNS) - 1)]
+    return [
+        "  ".join([*(cell.ljust(w) for cell, w in zip(row, widths)), row[-1]]).rstrip()
+        for row in rows
+    ]

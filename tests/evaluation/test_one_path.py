@@ -22,7 +22,7 @@ def test_zoo_measure_uses_evaluate_encoder_with_the_shared_settings(record_evalu
         metrics = zoo.measure(zoo.entry_path(entry), entry)
     (call,) = calls
     assert call.kwargs["settings"] is DEFAULTS and DEFAULTS.knn_k == 200
-    assert sorted(call.args[3]) == ["accuracy", "knn", "linear"]
+    assert sorted(call.args[3]) == ["accuracy", "few_label", "knn", "linear"]
     assert metrics == {k: round(call.result[k], 4) for k in zoo.MEASURED_METRICS}
     assert metrics == entry["metrics"]  # the registry records what measure() gives
 

@@ -1,6 +1,6 @@
 """``tfless-zoo``: list, show, verify and rebuild model zoo entries.
 
-  tfless-zoo list
+  tfless-zoo list                        # measured and published metrics in separate columns
   tfless-zoo show NAME
   tfless-zoo verify NAME [--measure]     # sha256 of every file; --measure re-runs the metrics
   tfless-zoo build NAME [--update_registry] [--config_arg=smoke] [--out_root=DIR]
@@ -43,8 +43,8 @@ def main(argv):
     if command == "list":
         if rest:
             raise app.UsageError(f"'list' takes no arguments; got {rest}.")
-        for entry in zoo.list_entries(_REGISTRY.value):
-            print(zoo.describe(entry))
+        for line in zoo.list_table(zoo.list_entries(_REGISTRY.value)):
+            print(line)
         return 0
     if len(rest) != 1:
         raise app.UsageError(f"'{command}' takes exactly one entry NAME; got {rest}.")
@@ -78,6 +78,7 @@ def main(argv):
                 "export": result.export.path,
                 "metrics": result.metrics,
                 "train_metrics": result.train_metrics,
+                "baselines": result.baselines,
                 "reproduced_registry_weights": result.reproduced,
             }
             print(json.dumps(summary, indent=2, default=str))

@@ -30,9 +30,20 @@ def trainable_copy(encoder) -> keras.layers.Layer:
         already loaded SavedModel object).
     """
     if isinstance(encoder, (str, os.PathLike)):
-        return keras.layers.TFSMLayer(
-            os.fspath(encoder), call_endpoint="serving_default", trainable=True
-        )
+        # Exports carry "call_training" (batch norm on the batch's statistics); fine-tuning
+        # through serving_default's moving statistics scales the gradients by
+        # gamma / sqrt(moving_variance) and ends below the frozen encoder's accuracy.
+        try:
+            return keras.layers.TFSMLayer(
+                os.fspath(encoder),
+                call_endpoint="serving_default",
+                call_training_endpoint="call_training",
+                trainable=True,
+            )
+        except ValueError:  # an export written before it had call_training
+            return keras.layers.TFSMLayer(
+                os.fspath(encoder), call_endpoint="serving_default", trainable=True
+            )
     model = keras_encoder(encoder)
     if model is not None:
         copy = keras.models.clone_model(model)
@@ -85,23 +96,56 @@ def recompute_batch_norm(model: keras.Model, images, max_images: int = 1024) -> 
     fine-tuning the exponential moving averages (momentum 0.99) still remember their
     initial values, so inference-mode accuracy lags the trained weights. One forward
     pass in training mode with momentum 0 replaces them by the statistics of up to
-    ``max_images`` images. Layers inside a SavedModel (``TFSMLayer``) are out of reach.
+    ``max_images`` images. Inside a SavedModel (a ``TFSMLayer`` with a training endpoint)
+    the momentum cannot be changed; see :func:`_recompute_saved_batch_norm`.
 
     Returns:
-      the number of BatchNormalization layers updated.
+      the number of BatchNormalization layers updated (SavedModel ones included).
     """
+    x = tf.convert_to_tensor(np.asarray(images[:max_images], np.float32))
+    saved_count = _recompute_saved_batch_norm(model, x)
     layers = bn_layers(model)
     if not layers:
-        return 0
+        return saved_count
     saved = [layer.momentum for layer in layers]
     for layer in layers:
         layer.momentum = 0.0
     try:
-        model(tf.convert_to_tensor(np.asarray(images[:max_images], np.float32)), training=True)
+        model(x, training=True)
     finally:
         for layer, m in zip(layers, saved, strict=True):
             layer.momentum = m
-    return len(layers)
+    return len(layers) + saved_count
+
+
+def _recompute_saved_batch_norm(model: keras.layers.Layer, x) -> int:
+    """Precise BN for the batch norms inside the SavedModels (TFSMLayers) of ``model``.
+
+    Their update is linear in the old value, ``new = m * old + (1 - m) * stat``, and a
+    training pass normalizes with the batch's statistics, not the moving ones. So a
+    pass from 0 gives ``(1 - m) * stat`` and a pass from 1 adds ``m``: both exactly,
+    whatever the saved momentum. A layer with ``m = 1`` (frozen) keeps its values.
+    """
+    stats = [
+        w
+        for layer in model._flatten_layers(include_self=True, recursive=True)
+        if isinstance(layer, keras.layers.TFSMLayer) and layer.call_training_endpoint
+        for w in layer.non_trainable_weights
+        if "moving_mean" in w.name or "moving_variance" in w.name
+    ]
+    if not stats:
+        return 0
+    old = [v.numpy() for v in stats]
+    passes = []
+    for start in (0.0, 1.0):
+        for v in stats:
+            v.assign(tf.fill(v.shape, tf.constant(start, v.dtype)))
+        model(x, training=True)
+        passes.append([v.numpy() for v in stats])
+    for v, before, a, c in zip(stats, old, *passes, strict=True):
+        rest = 1.0 - (c - a)  # 1 - m
+        v.assign(np.where(rest > 1e-6, a / np.maximum(rest, 1e-6), before))
+    return len(stats) // 2
 
 
 def label_subset(labels, fraction: float, seed: int = 0) -> np.ndarray:

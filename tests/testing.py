@@ -15,6 +15,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfless.augment import rng
 from tfless.backbones import build_backbone
 from tfless.data import digits_arrays
 
@@ -122,7 +123,8 @@ def run_method_learns(
 
 @contextlib.contextmanager
 def replica_invariant_random(seed: int = 1234):
-    """Makes ``tf.random.uniform`` / ``tf.random.normal`` draws independent of the replica split.
+    """Makes ``tf.random.uniform`` / ``tf.random.normal`` draws (and those of
+    :mod:`tfless.augment.rng`, stateless inside a training step) independent of the replica split.
 
     Inside the block each draw of shape ``[b, ...]`` made on replica ``r`` of ``R`` is the
     slice ``[r*b, (r+1)*b)`` of one stateless draw of shape ``[R*b, ...]``: image ``i`` of
@@ -154,6 +156,8 @@ def replica_invariant_random(seed: int = 1234):
     with (
         mock.patch.object(tf.random, "uniform", uniform),
         mock.patch.object(tf.random, "normal", normal),
+        mock.patch.object(rng, "uniform", uniform),
+        mock.patch.object(rng, "normal", normal),
     ):
         yield
 

@@ -12,7 +12,8 @@ Args (after the colon):
 Recipe: the paper's: PCA to 256 dims with whitening, L2 normalization, k = 10x the
 classes = 100, SGD lr 0.05 (constant), momentum 0.9, weight decay 1e-5, re-clustering every epoch,
 uniform sampling over clusters (here by loss weights), head re-initialized each epoch;
-flip-and-crop views (the paper also Sobel-filters the input; not done here).
+flip-and-crop views (the paper also Sobel-filters the input; not done here). ``num_data``
+(one cluster assignment per training image) is read from the data.
 """
 
 from tfless.configs import common, contrastive
@@ -22,7 +23,7 @@ def get_config(arg: str | None = None):
     smoke = common.parse_smoke_arg(arg)
     c = contrastive.contrastive_config(
         "deepcluster",
-        {"num_data": 50000, "num_clusters": 100, "pca_dim": 256},
+        {"num_clusters": 100, "pca_dim": 256},
         augment="flip_crop",
         augment_kwargs=common.CIFAR_CROP,
         batch_size=256,
@@ -36,5 +37,5 @@ def get_config(arg: str | None = None):
     c.optimizer.update(name="sgd", learning_rate=0.05, schedule="constant", weight_decay=1e-5)
     if smoke:
         common.tiny_convnet_smoke(c)
-        c.method.kwargs.update(num_data=2000, num_clusters=10, pca_dim=8)
+        c.method.kwargs.update(num_clusters=10, pca_dim=8)
     return common.locked(c)

@@ -10,6 +10,7 @@ Args: ``labels=N`` labels per class (400 for the paper's 4000 labels; default 40
 Recipe: WRN-28-2 (the paper: ConvLarge), labeled batch 64, unlabeled batch 64 with
 ``index``, SGD nesterov 0.03 with FixMatch's cosine, weight decay 5e-4, EMA 0.999, 2^20
 steps; diffusion (k 50, alpha 0.99, gamma 3, 20 CG iterations) every 2,048 steps.
+``num_examples`` (one pseudo-label slot per training image) is read from the data.
 
 Published test error (not measured here): 12.69% with 4000 labels for label propagation
 alone, 10.61% combined with Mean Teacher ("Label Propagation for Deep Semi-supervised
@@ -27,7 +28,6 @@ def get_config(arg: str | None = None):
     c = semi.semi_config(
         "label_propagation",
         {
-            "num_examples": 50000,
             "k": 50,
             "alpha": 0.99,
             "gamma": 3.0,
@@ -43,6 +43,5 @@ def get_config(arg: str | None = None):
     c.train.eval_every = 2**11
     if smoke:
         semi.smoke(c)
-        c.method.kwargs.num_examples = 2000  # tests/test_configs.py mocks 2,000 examples
         c.method.kwargs.k = 10
     return common.locked(c)

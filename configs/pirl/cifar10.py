@@ -14,7 +14,8 @@ Args (after the colon):
 Recipe: the paper's loss settings: temperature 0.07, lambda 0.5, memory-bank EMA
 0.5, 128-d; negatives scaled to the paper's ratio (32000 of 1.28M images -> 1250 of 50000);
 3x3 jigsaw of 32 px images (10 px cells, 9 px tiles); SGD lr 0.03, momentum 0.9, weight
-decay 1e-4, cosine decay (our choice for CIFAR; the paper trains on ImageNet).
+decay 1e-4, cosine decay (our choice for CIFAR; the paper trains on ImageNet). ``num_data``
+(one memory-bank row per training image) is read from the data.
 """
 
 from tfless.configs import common, contrastive
@@ -24,7 +25,7 @@ def get_config(arg: str | None = None):
     smoke = common.parse_smoke_arg(arg)
     c = contrastive.contrastive_config(
         "pirl",
-        {"num_data": 50000, "num_negatives": 1250, "temperature": 0.07, "loss_weight": 0.5},
+        {"num_negatives": 1250, "temperature": 0.07, "loss_weight": 0.5},
         augment="flip_crop",
         augment_kwargs=common.CIFAR_CROP,
         batch_size=256,
@@ -36,5 +37,5 @@ def get_config(arg: str | None = None):
     c.optimizer.update(name="sgd", learning_rate=0.03, weight_decay=1e-4)
     if smoke:
         common.tiny_convnet_smoke(c)
-        c.method.kwargs.update(num_data=2000, num_negatives=16)
+        c.method.kwargs.update(num_negatives=16)
     return common.locked(c)

@@ -63,3 +63,65 @@ def test_cli_main_writes_png(tmp_path, preview):
     assert out.exists() and Image.open(out).size[0] > 100
     with pytest.raises(flags.IllegalFlagValueError, match="nope"):
         flags.FLAGS(["tfless-augment-preview", "--policy=nope"])
+
+
+def _column_titles(fig, columns):
+    return [ax.get_title() for ax in fig.get_axes()[:columns]]
+
+
+@pytest.mark.parametrize("policy", ["randaugment", "cifar10", "weak_strong"])
+def test_preview_columns_name_ops_and_magnitudes(policy, preview):
+    from tfless.augment import ops
+
+    images = shapes_arrays("train")[0][:2]
+    fn = preview.build_preview_fn(policy, magnitude=7.0, num_layers=2, flip=False)
+    fig = preview.preview_figure(images, fn, num_samples=2)
+    titles = [t for t in _column_titles(fig, 10) if t]
+    assert titles[0] == "original"
+    for title in titles[1:]:
+        named = [n for n in ops.OP_NAMES if n in title]
+        assert named or title.startswith("weak"), title
+    if policy == "randaugment":
+        # Two ops per column, each with magnitude 7 unless magnitude-free.
+        for title in titles[1:]:
+            lines = title.splitlines()
+            assert len(lines) == 2
+            assert all(line.endswith("7") or " " not in line for line in lines), title
+    if policy == "cifar10":
+        assert all(t.startswith("sub-policy ") for t in titles[1:])
+    if policy == "weak_strong":
+        assert [t.split(":")[0] for t in titles[1:]] == ["weak", "strong"] * 2
+        assert all("Cutout" in t for t in titles[2::2])
+
+
+def test_digits_are_upscaled_nearest_before_augmenting(preview):
+    from tfless.data import builtin_arrays
+
+    digits = builtin_arrays("digits", "train")[0][:2]
+    big = preview.upscale(digits, 32)
+    assert big.shape == (2, 32, 32, 1)
+    np.testing.assert_array_equal(big[:, ::4, ::4], digits)
+    np.testing.assert_array_equal(big[:, 3::4, 3::4], digits)
+    assert preview.upscale(big, 32).shape == big.shape
+    fig = preview.preview_figure(big, preview.build_preview_fn("randaugment"), num_samples=1)
+    shapes = {ax.get_images()[0].get_array().shape for ax in fig.get_axes()}
+    assert shapes == {(32, 32)}
+
+
+def test_cli_shows_digits_upscaled(tmp_path, preview, monkeypatch):
+    seen = {}
+    real = preview.preview_figure
+
+    def spy(images, *args, **kwargs):
+        fig = real(images, *args, **kwargs)
+        seen["shapes"] = {ax.get_images()[0].get_array().shape for ax in fig.get_axes()}
+        seen["title"] = fig._suptitle.get_text()
+        return fig
+
+    monkeypatch.setattr(preview, "preview_figure", spy)
+    argv = ["tfless-augment-preview", "--policy=cifar10", "--dataset=digits"]
+    argv += [f"--out={tmp_path / 'g.png'}", "--num_images=2", "--num_samples=1"]
+    flags.FLAGS(argv)
+    preview.main(argv[:1])
+    assert seen["shapes"] == {(32, 32)}
+    assert "8 px upscaled to 32 px, nearest" in seen["title"]

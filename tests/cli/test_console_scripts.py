@@ -89,6 +89,14 @@ def launched(tmp_path_factory):
             *SHORT,
         ),
         "eval_help": _Launch(tmp / "eval_help", "eval", "--help"),
+        "diverged": _Launch(
+            tmp / "diverged",
+            "train",
+            SMOKE,
+            f"--workdir={tmp / 'diverged/run'}",
+            *SHORT,
+            "--config.optimizer.learning_rate=1e30",
+        ),
     }
     for key, (override, _) in MISTAKES.items():
         workdir = tmp / key / "run"
@@ -155,6 +163,15 @@ def _assert_usage_error(result, *words: str) -> None:
 def test_a_config_mistake_is_one_error_line_and_status_2(launched, mistake):
     _assert_usage_error(launched[mistake].result(), *MISTAKES[mistake][1])
     assert not (launched["tmp"] / mistake / "run" / "checkpoints").exists()
+
+
+def test_a_diverged_run_stops_with_one_error_line_and_status_1(launched):
+    result = launched["diverged"].result()
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    errors = [line for line in result.stderr.splitlines() if "tfless-train: error:" in line]
+    assert len(errors) == 1 and "not finite" in errors[0], result.stderr[-3000:]
+    assert not (launched["tmp"] / "diverged/run/metrics.json").exists()
 
 
 def test_a_missing_config_file_or_bad_arg_is_one_error_line_and_status_2(tmp_path):

@@ -1,5 +1,8 @@
 import json
 import os
+import shutil
+import types
+from unittest import mock
 
 import pytest
 from absl import flags
@@ -36,7 +39,10 @@ def test_eval_a_saved_model_export(export_dir, tmp_path):
     assert os.path.getsize(os.path.join(out, "embedding.png")) > 1000
 
 
-def test_eval_a_training_run_through_flags(tmp_path, capsys, record_evaluate_encoder):
+@pytest.fixture(scope="module")
+def rotation_run(tmp_path_factory):
+    """One rotation smoke run on digits, shared by the tests that evaluate it (they change
+    copies): ``(workdir, TrainResult, the trainer's evaluate_encoder calls)``."""
     from tfless.configs import load_config
     from tfless.train import train_and_evaluate
 
@@ -45,9 +51,21 @@ def test_eval_a_training_run_through_flags(tmp_path, capsys, record_evaluate_enc
         config.train.verbose = 0
         config.train.tensorboard = False
         config.eval.online_probe_examples = 400
-    workdir = str(tmp_path / "run")
-    with record_evaluate_encoder() as trainer_calls:
+    workdir = str(tmp_path_factory.mktemp("rotation") / "run")
+    real, calls = evaluation.evaluate_encoder, []
+
+    def recording(*args, **kwargs):
+        result = real(*args, **kwargs)
+        calls.append(types.SimpleNamespace(args=args, kwargs=kwargs, result=result))
+        return result
+
+    with mock.patch.object(evaluation, "evaluate_encoder", recording):
         result = train_and_evaluate(config, workdir)
+    return workdir, result, calls
+
+
+def test_eval_a_training_run_through_flags(rotation_run, tmp_path, capsys, record_evaluate_encoder):
+    workdir, result, trainer_calls = rotation_run
     # The trainer's end-of-run metrics are evaluate_encoder's, with the default protocols
     # of a method without a classifier and the shared protocol settings.
     (call,) = trainer_calls
@@ -93,3 +111,33 @@ def test_eval_bad_input(export_dir, tmp_path):
         cli.evaluate(saved_model=str(tmp_path))
     with pytest.raises(ValueError, match="precise_bn needs a training run"):
         cli.evaluate(saved_model=export_dir, precise_bn=True)
+
+
+def test_eval_a_run_on_its_own_dataset_and_refuse_another(rotation_run, tmp_path, capsys):
+    workdir, _, _ = rotation_run
+    # The run's manifest names its data: a copy of the run relabeled as trained on the
+    # 4-class synthetic shapes (at the run's 24x24x1) is evaluated on them, not on digits.
+    run = str(tmp_path / "synthetic_run")
+    shutil.copytree(workdir, run)
+    path = os.path.join(run, "manifest.json")
+    manifest = json.load(open(path))
+    assert manifest["val_source"] == "train" and manifest["num_val"] == 126
+    manifest["config"]["data"]["dataset"] = "synthetic"
+    with open(path, "w") as f:
+        json.dump(manifest, f)
+    res = cli.evaluate(workdir=run, protocols=["knn"])
+    assert res["dataset"] == "synthetic" and res["num_test"] == 256 and res["num_train"] == 512
+    assert (res["image_size"], res["channels"]) == (24, 1)
+    assert res["val_hash"] == manifest["val_hash"] and res["split_hash"] is None
+    assert cli._run_data(run, "synthetic")["dataset"] == "synthetic"  # the same is fine
+    # Another --dataset is a usage error naming both datasets, on one line.
+    flags.FLAGS(["tfless-eval", f"--workdir={run}", "--dataset=digits", "--protocol=knn"])
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["tfless-eval"])
+    finally:
+        flags.FLAGS.unparse_flags()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "--dataset='digits'" in err and "trained on 'synthetic'" in err
+    assert err.strip().count("\n") == 0

@@ -88,3 +88,22 @@ def test_embedding_plot_and_reports(trained_encoder, digits, tmp_path):
     assert os.path.getsize(path) > 1000
     with pytest.raises(ValueError, match="features must be"):
         embedding_plot(f[:2], yt[:2], str(tmp_path / "x.png"))
+
+
+def test_embedding_plot_names_encoder_dataset_protocol_and_classes():
+    from tfless.evaluation.plots import embedding_figure, embedding_title
+
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(3), 6)
+    features = rng.normal(size=(18, 4)) + labels[:, None] * 3.0
+    title = embedding_title("rotation (run1)", "digits")
+    assert "t-SNE" in title and "rotation (run1)" in title and "digits test" in title
+    fig = embedding_figure({title: (features, labels)}, class_names=("zero", "one", "two"))
+    axes = fig.get_axes()
+    # One panel and no colorbar axes: classes are named in a discrete legend.
+    assert len(axes) == 1 and axes[0].get_title() == title
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["zero", "one", "two"]
+    assert legend.get_title().get_text() == "class"
+    unnamed = embedding_figure({"x": (features, labels)})
+    assert [t.get_text() for t in unnamed.legends[0].get_texts()] == ["0", "1", "2"]

@@ -16,6 +16,15 @@ from tfless.methods.pretext.ops import ab_gamut_bins, rgb_to_lab, soft_encode_ab
 rng = np.random.default_rng(0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_rng():
+    """Every test draws its data from seed 0, whatever ran before it in this process
+    (pytest-xdist hands a module's tests to workers in any order)."""
+    global rng
+    rng = np.random.default_rng(0)
+    tf.random.set_seed(0)
+
+
 def np_log_softmax(z):
     z = z - z.max(-1, keepdims=True)
     return z - np.log(np.exp(z).sum(-1, keepdims=True))

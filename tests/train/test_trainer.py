@@ -70,7 +70,7 @@ def test_run_writes_manifest_metrics_checkpoints_and_restores(smoke_run, tmp_pat
     assert again.metrics["weights_digest"] == result.metrics["weights_digest"]
 
 
-def test_killed_run_resumes_from_checkpoint_to_the_same_step_count(tmp_path):
+def test_killed_run_resumes_from_checkpoint_to_the_same_step_count_and_weights(tmp_path):
     workdir = str(tmp_path / "run")
     cmd = [
         sys.executable,
@@ -111,6 +111,9 @@ def test_killed_run_resumes_from_checkpoint_to_the_same_step_count(tmp_path):
     history = json.load(open(os.path.join(workdir, "history.json")))
     assert [r["epoch"] for r in history] == list(range(15))
     assert [r["step"] for r in history] == [10 * (i + 1) for i in range(15)]
+    # Exact: the resumed run ends with the weights of a run that was never interrupted.
+    uninterrupted = train_and_evaluate(config, str(tmp_path / "uninterrupted"))
+    assert metrics["weights_digest"] == uninterrupted.metrics["weights_digest"]
 
 
 @pytest.mark.parametrize(
@@ -159,6 +162,15 @@ def test_num_data_is_read_from_the_training_split_and_a_wrong_one_is_refused(tmp
     ):
         train_and_evaluate(config, str(tmp_path / "run"))
     assert not os.path.exists(tmp_path / "run" / "checkpoints")
+
+
+def test_label_propagation_reads_its_number_of_slots_from_the_training_split():
+    from tfless.train.build import build_method
+
+    config = load_config(f"{ROOT}/configs/label_propagation/cifar10.py:smoke")
+    assert "num_examples" not in config.method.kwargs
+    method = build_method(config, (8, 8, 3), 10, num_train=300)
+    assert method.num_examples == 300
 
 
 def test_images_of_the_wrong_rank_or_dtype_are_refused():

@@ -13,7 +13,10 @@ still classifies the probe: ``w <- decay w + (1 - decay) (1 - 0.5 ||p - onehot(y
 This version runs in-graph (inside ``train_step``) on batches and is built on
 :func:`tfless.augment.ops.apply_per_image`. Differences from the paper's
 numpy version: each op has one magnitude parameter on tfless's 0..10 scale
-(signs of geometric ops are random per image), ``Rescale`` and ``Smooth`` are
+(signs of geometric ops are random per image; translations reach 0.3 of the
+image side, the papers' range, ``tfless.augment.ops.FIXMATCH_TRANSLATE_FRACTION``,
+where google-research/fixmatch ``libml/ctaugment.py`` passes 0.3 to Pillow's affine
+as a pixel offset), ``Rescale`` and ``Smooth`` are
 not in the op library, and the weights of a batch of probes are updated at once:
 a bin used ``n`` times with mean proximity ``r`` becomes
 ``decay^n w + (1 - decay^n) r`` (exactly the sequential update when the
@@ -26,7 +29,13 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from tfless.augment.ops import apply_per_image, from_float255, to_float255
+from tfless.augment import rng
+from tfless.augment.ops import (
+    FIXMATCH_TRANSLATE_FRACTION,
+    apply_per_image,
+    from_float255,
+    to_float255,
+)
 from tfless.layers.momentum import momentum_update
 
 #: The CTAugment op list of FixMatch (Table 12) that tfless's op library provides.
@@ -59,6 +68,8 @@ class CTAugment(keras.layers.Layer):
       threshold: weights below ``threshold * max`` are never sampled (0.8).
       decay: EMA decay of the bin weights (0.99).
       cutout: apply Cutout (magnitude 10) after the ops, as ReMixMatch/FixMatch do.
+      translate_fraction: largest TranslateX/Y shift as a fraction of the image side
+        (0.3: "ReMixMatch", arXiv:1911.09785, and "FixMatch", arXiv:2001.07685, Table 12).
 
     Attributes:
       rates: non-trainable ``[num_ops, num_bins]`` bin weights in [0, 1].
@@ -72,6 +83,7 @@ class CTAugment(keras.layers.Layer):
         threshold: float = 0.8,
         decay: float = 0.99,
         cutout: bool = True,
+        translate_fraction: float = FIXMATCH_TRANSLATE_FRACTION,
         name: str = "ctaugment",
         **kwargs,
     ):
@@ -89,6 +101,9 @@ class CTAugment(keras.layers.Layer):
             raise ValueError(f"threshold must be in [0, 1); got {threshold!r}.")
         if not 0.0 <= decay < 1.0:
             raise ValueError(f"decay must be in [0, 1); got {decay!r}.")
+        if not 0.0 <= translate_fraction <= 1.0:
+            raise ValueError(f"translate_fraction must be in [0, 1]; got {translate_fraction!r}.")
+        self.translate_fraction = float(translate_fraction)
         self.op_names = tuple(ops)
         self.num_bins = int(num_bins)
         self.depth = int(depth)
@@ -111,13 +126,13 @@ class CTAugment(keras.layers.Layer):
         return p / tf.reduce_sum(p, axis=1, keepdims=True)
 
     def _sample(self, batch, probe: bool):
-        ops = tf.random.uniform([self.depth, batch], 0, len(self.op_names), dtype=tf.int32)
+        ops = rng.uniform([self.depth, batch], 0, len(self.op_names), dtype=tf.int32)
         if probe:
-            bins = tf.random.uniform([self.depth, batch], 0, self.num_bins, dtype=tf.int32)
+            bins = rng.uniform([self.depth, batch], 0, self.num_bins, dtype=tf.int32)
         else:
             logp = tf.math.log(tf.gather(self.probabilities(), ops) + 1e-12)  # [depth, B, bins]
             flat = tf.reshape(logp, [-1, self.num_bins])
-            bins = tf.reshape(tf.random.categorical(flat, 1, dtype=tf.int32), [self.depth, batch])
+            bins = tf.reshape(rng.categorical(flat, 1, dtype=tf.int32), [self.depth, batch])
         return ops, bins
 
     def _apply(self, images, ops, bins):
@@ -125,7 +140,14 @@ class CTAugment(keras.layers.Layer):
         scale = 10.0 / (self.num_bins - 1)
         for i in range(self.depth):
             mags = tf.cast(bins[i], tf.float32) * scale
-            x = apply_per_image(x, ops[i], mags, self.op_names, quantized=False)
+            x = apply_per_image(
+                x,
+                ops[i],
+                mags,
+                self.op_names,
+                quantized=False,
+                translate_fraction=self.translate_fraction,
+            )
         if self.cutout:
             batch = tf.shape(x)[0]
             x = apply_per_image(

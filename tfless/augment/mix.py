@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from tfless.augment import ops
+from tfless.augment import ops, rng
 
 
 def sample_beta(shape, alpha: float) -> tf.Tensor:
-    """Beta(alpha, alpha) samples via two Gamma draws (graph-friendly)."""
-    a = tf.random.gamma(shape, alpha)
-    b = tf.random.gamma(shape, alpha)
-    return a / tf.maximum(a + b, 1e-12)
+    """Beta(alpha, alpha) samples via two Gamma draws (:func:`tfless.augment.rng.beta`)."""
+    return rng.beta(shape, alpha)
 
 
 def _check(images, labels, alpha):
@@ -43,7 +41,7 @@ def _check(images, labels, alpha):
 
 
 def _pairs(batch):
-    return tf.random.shuffle(tf.range(batch))
+    return rng.shuffle(tf.range(batch))
 
 
 @tf.autograph.experimental.do_not_convert
@@ -95,8 +93,8 @@ def cutmix(images, labels, alpha: float = 1.0, return_lambda: bool = False):
     height, width = tf.cast(shape[1], tf.float32), tf.cast(shape[2], tf.float32)
     lam = sample_beta([batch], alpha)
     cut = tf.sqrt(1.0 - lam)
-    cy = tf.random.uniform([batch]) * height
-    cx = tf.random.uniform([batch]) * width
+    cy = rng.uniform([batch]) * height
+    cx = rng.uniform([batch]) * width
     y0 = tf.round(tf.clip_by_value(cy - cut * height / 2.0, 0.0, height))
     y1 = tf.round(tf.clip_by_value(cy + cut * height / 2.0, 0.0, height))
     x0 = tf.round(tf.clip_by_value(cx - cut * width / 2.0, 0.0, width))

@@ -7,55 +7,78 @@ and no ``tf.map_fn``: the ops run inside ``tf.data.Dataset.map`` on batched data
 ``tf.function`` and under XLA where the underlying kernels allow it.
 
 AutoAugment/RandAugment ops (``OPS``) take ``fn(images, magnitude)`` where ``magnitude`` is
-a scalar or a ``[B]`` float tensor on the 0..10 scale. Magnitudes map to parameters as in
-the reference implementation, tensorflow/models ``official/vision/ops/augment.py``
+a scalar or a ``[B]`` float tensor on the 0..10 scale. The magnitude-to-parameter ranges are
+those of the TF reference implementation, tensorflow/models ``official/vision/ops/augment.py``
 (RandAugment: Cubuk et al. 2019, https://arxiv.org/abs/1909.13719; AutoAugment: Cubuk et
-al. 2018, https://arxiv.org/abs/1805.09501), with ``m = magnitude / 10``:
+al. 2018, https://arxiv.org/abs/1805.09501), with ``m = magnitude / 10``. The pixel results
+are Pillow's (``ImageOps``, ``ImageEnhance``, ``Image.transform``), which is what the
+AutoAugment, RandAugment (CIFAR) and FixMatch authors' own code calls; the tests compare
+against the installed Pillow:
 
 ============  ===========================================================================
-Rotate        +-30 * m degrees (random sign per image), about the image centre
-ShearX/Y      +-0.3 * m shear (random sign), as PIL's affine ``(1, s, 0, 0, 1, 0)``
-TranslateX/Y  +-``TRANSLATE_FRACTION`` * m of the width/height (random sign); the fraction
-              0.45 is the reference's 100 px at 224 px, and AutoAugment's 150 px at 331 px
+Rotate        +-30 * m degrees (random sign per image) about the image centre, as Pillow's
+              ``Image.rotate``
+ShearX/Y      +-0.3 * m shear (random sign), exactly Pillow's
+              ``Image.transform(size, AFFINE, (1, s, 0, 0, 1, 0), NEAREST)``, which samples
+              at pixel centres (the TF reference's projective transform samples at pixel
+              corners, half a pixel times the shear away)
+TranslateX/Y  +-``translate_fraction`` * m of the width/height (random sign), as Pillow's
+              affine translation. The default ``TRANSLATE_FRACTION`` (0.446) is the TF
+              reference's ImageNet RandAugment, 100 px of 224 (the AutoAugment paper's
+              ImageNet range is 150 px of 331, 0.453). Small-image recipes pass their own:
+              ``CIFAR_TRANSLATE_FRACTION`` (10 px of 32, the AutoAugment authors' CIFAR and
+              SVHN code) and ``FIXMATCH_TRANSLATE_FRACTION`` (0.3 of the side, FixMatch and
+              ReMixMatch)
 Color, Contrast, Brightness, Sharpness
-              PIL ``ImageEnhance`` factor 0.1 + 1.8 * m (identity at magnitude 5)
-Posterize     keep ``int(4 * m)`` bits (the reference's convention: magnitude 0 keeps 0 bits
-              and gives a black image; the AutoAugment paper's own range is 4..8 bits)
-Solarize      invert pixels >= threshold ``int(256 * m)`` (magnitude 10 is identity,
-              magnitude 0 inverts everything, as in the reference)
+              Pillow ``ImageEnhance`` factor 0.1 + 1.8 * m (identity at magnitude 5)
+Posterize     keep ``int(4 * m)`` bits as Pillow's lookup table ``v & ~(2 ** (8 - bits) - 1)``;
+              below magnitude 2.5 that is 0 bits, a black image, as Pillow up to 10.x gave
+              (Pillow 13 refuses 0 bits). The TF reference differs there: its bit shifts by
+              8 are clamped to 7, so its "0 bits" keeps 1 bit (pixels >= 128 become 128).
+              The AutoAugment paper's own range is 4..8 bits
+Solarize      invert pixels >= threshold ``int(256 * m)``, as Pillow's ``ImageOps.solarize``:
+              magnitude 0 inverts everything and magnitude 10 (threshold 256) is the
+              identity. The TF reference differs at magnitude 10: it compares uint8 pixels
+              with 256, which wraps to 0, and inverts every pixel
 SolarizeAdd   add ``int(110 * m)`` to pixels below 128
-Cutout        grey square with half-side ``int(m * CUTOUT_FRACTION * min(H, W))``, centre
-              uniform per image; the fraction is the reference's 40 px at 224 px
+Cutout        grey square with half-side ``int(m * cutout_fraction * min(H, W))``, centre
+              uniform per image; the default ``CUTOUT_FRACTION`` is the reference's 40 px of
+              224
 AutoContrast, Equalize, Invert, Identity
               magnitude ignored
 ============  ===========================================================================
 
-Geometric ops fill uncovered pixels with grey (128 of 255), as the reference does.
+Geometric ops fill uncovered pixels with grey (128 of 255), as Pillow's ``Image.transform``
+with ``fillcolor=(128, 128, 128)``. That is what the AutoAugment authors meant: their CIFAR
+code fills with the dataset mean, and the TF reference's ``unwrap`` says it greys empty
+pixels so that they take "the average value, rather than pure black". The TF reference
+itself does not: its ``transform`` calls Keras' image ``transform`` with the default
+``fill_mode="reflect"``, so uncovered pixels are reflections of the image, and its grey
+``unwrap`` never finds an empty pixel (the marker channel is reflected too).
 
 Caveat: the AutoAugment authors' original CIFAR code (tensorflow/models
 ``research/autoaugment/augmentation_transforms.py``) maps Posterize and Solarize the other
 way round (``4 - int(4 * m)`` bits, threshold ``256 - int(256 * m)``). We follow the TF
-reference named above, so published policies that were searched with the original code
+reference's direction, so published policies that were searched with the original code
 behave differently for those two ops, exactly as they do in the TF reference.
 
 Internally pixels are float32 on the 0..255 scale. For uint8 input every op rounds its
-result to integers as PIL does (blends truncate, like ``Image.blend``); for float32 input
+result to integers as Pillow does (blends truncate, like ``Image.blend``); for float32 input
 AutoContrast, Equalize and Posterize quantize the image to 256 levels because they are
 defined on 8-bit values, and the other ops keep full precision.
 
 XLA: every op except ``random_resized_crop`` (``CropAndResize`` has no XLA kernel) compiles
 under ``jit_compile=True``. Geometric ops sample with ``warp_affine_nearest``, a batched gather
 with ``ImageProjectiveTransformV3``'s semantics that, unlike that op, XLA compiles. The
-per-image
-dispatch (``apply_per_image``) groups by op with dynamic shapes and is not XLA-compilable;
-it is meant for ``tf.data`` and plain ``tf.function``.
+per-image dispatch (``apply_per_image``) groups by op with dynamic shapes and is not
+XLA-compilable; it is meant for ``tf.data`` and plain ``tf.function``.
 
 Per-image op choice (RandAugment, AutoAugment policies) is done by ``apply_per_image``: it
 groups the batch by chosen op (``tf.dynamic_partition``), runs each op once on its group
 and stitches the results back in order, so choosing among 17 ops per image costs about one
 op application per image. Each op is itself batched: a per-image, per-channel lookup table
 (AutoContrast, Equalize), per-image arithmetic (Invert, Posterize, Solarize, SolarizeAdd,
-the PIL enhance blends), one batched nearest-neighbour warp (geometric ops), or a
+the Pillow enhance blends), one batched nearest-neighbour warp (geometric ops), or a
 per-image mask (Cutout).
 """
 
@@ -68,8 +91,18 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
+from tfless.augment import rng
+
 MAX_MAGNITUDE = 10.0
+#: Maximum translation as a fraction of the side: the TF reference's ImageNet RandAugment,
+#: 100 px of 224.
 TRANSLATE_FRACTION = 100.0 / 224.0
+#: The AutoAugment authors' CIFAR-10 and SVHN code: at most 10 px of 32
+#: (tensorflow/models ``research/autoaugment/augmentation_transforms.py``).
+CIFAR_TRANSLATE_FRACTION = 10.0 / 32.0
+#: FixMatch's RandAugment and CTAugment and ReMixMatch's CTAugment: 0.3 of the side
+#: ("FixMatch", arXiv:2001.07685, Table 12; "ReMixMatch", arXiv:1911.09785).
+FIXMATCH_TRANSLATE_FRACTION = 0.3
 CUTOUT_FRACTION = 40.0 / 224.0
 FILL_VALUE = 128.0
 
@@ -172,11 +205,11 @@ def _batch_vector(value, batch: tf.Tensor) -> tf.Tensor:
 
 def _uniform(shape, low: float, high: float) -> tf.Tensor:
     """Uniform in [low, high), allowing low == high (tf.random.uniform does not)."""
-    return low + (high - low) * tf.random.uniform(shape)
+    return low + (high - low) * rng.uniform(shape)
 
 
 def _random_sign(batch: tf.Tensor) -> tf.Tensor:
-    return tf.where(tf.random.uniform([batch]) < 0.5, -1.0, 1.0)
+    return tf.where(rng.uniform([batch]) < 0.5, -1.0, 1.0)
 
 
 def _grayscale(x: tf.Tensor) -> tf.Tensor:
@@ -419,9 +452,11 @@ def _geometric_kernel(name: str) -> Callable:
             cx, cy = (width - 1.0) / 2.0, (height - 1.0) / 2.0
             row = (cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy)
         elif name == "ShearX":
-            row = (ones, 0.3 * m, zeros, zeros, ones, zeros)
+            # Pillow maps pixel centres (x + 0.5, y + 0.5); the warp maps corners (x, y), so
+            # the offset s / 2 makes the result Pillow's pixel for pixel.
+            row = (ones, 0.3 * m, 0.15 * m, zeros, ones, zeros)
         elif name == "ShearY":
-            row = (ones, zeros, zeros, 0.3 * m, ones, zeros)
+            row = (ones, zeros, zeros, 0.3 * m, ones, 0.15 * m)
         elif name == "TranslateX":
             row = (ones, zeros, m * ctx.translate_fraction * width, zeros, ones, zeros)
         else:  # TranslateY
@@ -452,8 +487,8 @@ def _k_cutout(x, magnitude, ctx):
     batch, height, width = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
     size = tf.cast(tf.minimum(height, width), tf.float32)
     half = tf.floor(magnitude / MAX_MAGNITUDE * ctx.cutout_fraction * size)
-    cy = tf.floor(tf.random.uniform([batch]) * tf.cast(height, tf.float32))
-    cx = tf.floor(tf.random.uniform([batch]) * tf.cast(width, tf.float32))
+    cy = tf.floor(rng.uniform([batch]) * tf.cast(height, tf.float32))
+    cx = tf.floor(rng.uniform([batch]) * tf.cast(width, tf.float32))
     return _paste(x, _square_mask(height, width, cy, cx, half), FILL_VALUE)
 
 
@@ -594,7 +629,7 @@ OPS: dict[str, Callable] = {name: _make_op(name) for name in OP_NAMES}
 
 
 def _per_image_mask(batch, p) -> tf.Tensor:
-    return tf.random.uniform([batch]) < p
+    return rng.uniform([batch]) < p
 
 
 @_no_autograph
@@ -642,8 +677,8 @@ def random_pad_crop(images, pad_fraction: float = 0.125, mode: str = "REFLECT") 
         raise ValueError(f"reflect padding {pad_h}x{pad_w} must be smaller than the image")
     padded = tf.pad(images, [[0, 0], [pad_h, pad_h], [pad_w, pad_w], [0, 0]], mode=mode)
     batch = tf.shape(images)[0]
-    dy = tf.random.uniform([batch, 1], 0, 2 * pad_h + 1, dtype=tf.int32)
-    dx = tf.random.uniform([batch, 1], 0, 2 * pad_w + 1, dtype=tf.int32)
+    dy = rng.uniform([batch, 1], 0, 2 * pad_h + 1, dtype=tf.int32)
+    dx = rng.uniform([batch, 1], 0, 2 * pad_w + 1, dtype=tf.int32)
     rows = dy + tf.range(height)[None, :]
     cols = dx + tf.range(width)[None, :]
     cropped = tf.gather(padded, rows, axis=1, batch_dims=1)
@@ -690,8 +725,8 @@ def random_resized_crop(
         size = (images.shape[1], images.shape[2])
     if any(s is None or int(s) < 1 for s in size):
         raise ValueError(f"size must be two positive ints (or the input size static), got {size}")
-    area = tf.random.uniform([batch, attempts], scale[0], scale[1]) * height * width
-    log_ratio = tf.random.uniform([batch, attempts], math.log(ratio[0]), math.log(ratio[1]))
+    area = rng.uniform([batch, attempts], scale[0], scale[1]) * height * width
+    log_ratio = rng.uniform([batch, attempts], math.log(ratio[0]), math.log(ratio[1]))
     aspect = tf.exp(log_ratio)
     crop_w = tf.sqrt(area * aspect)
     crop_h = tf.sqrt(area / aspect)
@@ -700,8 +735,8 @@ def random_resized_crop(
     found = tf.reduce_any(fits, axis=1)
     crop_w = tf.where(found, tf.gather(crop_w, first, batch_dims=1), width)
     crop_h = tf.where(found, tf.gather(crop_h, first, batch_dims=1), height)
-    y0 = tf.random.uniform([batch]) * (height - crop_h)
-    x0 = tf.random.uniform([batch]) * (width - crop_w)
+    y0 = rng.uniform([batch]) * (height - crop_h)
+    x0 = rng.uniform([batch]) * (width - crop_w)
     boxes = tf.stack(
         [y0 / height, x0 / width, (y0 + crop_h) / height, (x0 + crop_w) / width], axis=1
     )
@@ -730,8 +765,8 @@ def intensity_jitter(images, strength: float = 0.4) -> tf.Tensor:
     x = tf.convert_to_tensor(images, tf.float32)
     batch = tf.shape(x)[0]
     mean = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
-    factor = tf.random.uniform([batch, 1, 1, 1], 1.0 - strength, 1.0 + strength)
-    shift = tf.random.uniform([batch, 1, 1, 1], -strength / 2, strength / 2)
+    factor = rng.uniform([batch, 1, 1, 1], 1.0 - strength, 1.0 + strength)
+    shift = rng.uniform([batch, 1, 1, 1], -strength / 2, strength / 2)
     return tf.clip_by_value((x - mean) * factor + mean + shift, 0.0, 1.0)
 
 
@@ -806,7 +841,7 @@ def color_jitter(
     s_factor = factor(saturation)
     h_shift = _uniform([batch], -hue * strength, hue * strength)
     color = x.shape[-1] == 3
-    order = tf.argsort(tf.random.uniform([batch, 4 if color else 2]), axis=1)
+    order = tf.argsort(rng.uniform([batch, 4 if color else 2]), axis=1)
     for stage in range(order.shape[1]):
         op = tf.where(apply, order[:, stage], -1)
         fb = tf.where(op == 0, b_factor, 1.0)[:, None, None, None]
@@ -894,7 +929,7 @@ def cutout(images, size: float = 0.5, fill: float = 0.5) -> tf.Tensor:
     batch, height, width = shape[0], shape[1], shape[2]
     side = tf.floor(size * tf.cast(tf.minimum(height, width), tf.float32))
     half = tf.fill([batch], side / 2.0)
-    cy = tf.floor(tf.random.uniform([batch]) * tf.cast(height, tf.float32))
-    cx = tf.floor(tf.random.uniform([batch]) * tf.cast(width, tf.float32))
+    cy = tf.floor(rng.uniform([batch]) * tf.cast(height, tf.float32))
+    cx = tf.floor(rng.uniform([batch]) * tf.cast(width, tf.float32))
     x = _paste(x, _square_mask(height, width, cy, cx, half), fill * 255.0)
     return from_float255(x, images.dtype)

@@ -14,7 +14,9 @@ Sources:
   implementation, tensorflow/models ``official/vision/ops/augment.py``
   (``policy_reduced_cifar10``, ``policy_svhn``, ``policy_v0``), whose level-to-argument
   mapping ``tfless.augment.ops`` follows (see its caveat on Posterize and Solarize, whose
-  direction differs from the AutoAugment authors' original code).
+  direction differs from the AutoAugment authors' original code). Translations use each
+  policy's own range (:data:`POLICY_TRANSLATE_FRACTION`): 10 px of 32 for the CIFAR-10 and
+  SVHN policies, as the authors' CIFAR code, and 100 px of 224 for ImageNet.
 
   RandAugment: Cubuk, Zoph, Shlens, Le, "RandAugment: Practical automated data
   augmentation with a reduced search space", NeurIPS 2020, https://arxiv.org/abs/1909.13719.
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from tfless.augment import ops
+from tfless.augment import ops, rng
 
 #: AutoAugment policy found on reduced CIFAR-10 (4,000 images), 25 sub-policies.
 CIFAR10_POLICY = [
@@ -120,6 +122,26 @@ IMAGENET_POLICY = [
 
 POLICIES = {"cifar10": CIFAR10_POLICY, "svhn": SVHN_POLICY, "imagenet": IMAGENET_POLICY}
 
+#: Maximum translation (fraction of the image side) each published policy was searched and
+#: trained with: the AutoAugment authors' CIFAR-10 and SVHN code shifts at most 10 px of 32
+#: (``ops.CIFAR_TRANSLATE_FRACTION``); the ImageNet policy keeps the TF reference's 100 px
+#: of 224 (``ops.TRANSLATE_FRACTION``). :func:`apply_policy` and the ``autoaugment`` view use
+#: these for a policy given by name.
+POLICY_TRANSLATE_FRACTION = {
+    "cifar10": ops.CIFAR_TRANSLATE_FRACTION,
+    "svhn": ops.CIFAR_TRANSLATE_FRACTION,
+    "imagenet": ops.TRANSLATE_FRACTION,
+}
+
+
+def policy_translate_fraction(policy) -> float:
+    """The translation range of ``policy``: its entry in :data:`POLICY_TRANSLATE_FRACTION`
+    for a published policy's name, else ``ops.TRANSLATE_FRACTION`` (a policy list or file)."""
+    if isinstance(policy, str) and policy in POLICY_TRANSLATE_FRACTION:
+        return POLICY_TRANSLATE_FRACTION[policy]
+    return ops.TRANSLATE_FRACTION
+
+
 #: RandAugment's op list in the TF reference: the 16 ops plus Identity (17 choices).
 RANDAUGMENT_OPS = ops.OP_NAMES
 
@@ -197,16 +219,19 @@ def apply_policy(images, policy, **kwargs) -> tf.Tensor:
     Args:
       images: ``[B, H, W, C]`` float32 [0, 1] or uint8.
       policy: a policy name in ``POLICIES`` or a list of sub-policies.
-      **kwargs: ``translate_fraction`` / ``cutout_fraction`` for ``ops.apply_per_image``.
+      **kwargs: ``translate_fraction`` / ``cutout_fraction`` for ``ops.apply_per_image``;
+        ``translate_fraction`` defaults to the policy's own range
+        (:func:`policy_translate_fraction`).
 
     Returns:
       the augmented batch, same shape and dtype.
     """
-    policy = check_policy(policy)
-    images = ops.check_images(images)
     unknown = set(kwargs) - {"translate_fraction", "cutout_fraction"}
     if unknown:
         raise ValueError(f"unknown argument(s) {sorted(unknown)} for apply_policy")
+    kwargs.setdefault("translate_fraction", policy_translate_fraction(policy))
+    policy = check_policy(policy)
+    images = ops.check_images(images)
     names = ["Identity"] + sorted({n for sub in policy for n, _, _ in sub} - {"Identity"})
     length = max(len(sub) for sub in policy)
     # Tables [num_subpolicies, length] of op index, probability and magnitude.
@@ -216,12 +241,12 @@ def apply_policy(images, policy, **kwargs) -> tf.Tensor:
     mag_table = tf.constant([[m for _, _, m in sub] for sub in padded], tf.float32)
 
     batch = tf.shape(images)[0]
-    choice = tf.random.uniform([batch], 0, len(policy), dtype=tf.int32)
+    choice = rng.uniform([batch], 0, len(policy), dtype=tf.int32)
     quantized = images.dtype == tf.uint8
     x = ops.to_float255(images)
     for step in range(length):
         op_index = tf.gather(op_table[:, step], choice)
-        apply = tf.random.uniform([batch]) < tf.gather(prob_table[:, step], choice)
+        apply = rng.uniform([batch]) < tf.gather(prob_table[:, step], choice)
         op_index = tf.where(apply, op_index, 0)
         magnitude = tf.gather(mag_table[:, step], choice)
         x = ops.apply_per_image(x, op_index, magnitude, names, quantized, **kwargs)
@@ -272,6 +297,10 @@ class RandAugment:
       prob: probability of applying each chosen op.
       max_magnitude: upper bound for magnitudes; 10 unless a preset extrapolates (the
         paper's magnitude axis runs to 30).
+      translate_fraction: largest translation as a fraction of the image side, in [0, 1];
+        default the TF reference's ImageNet 100 px of 224 (``ops.TRANSLATE_FRACTION``);
+        FixMatch's strong view uses ``ops.FIXMATCH_TRANSLATE_FRACTION`` (0.3).
+      cutout_fraction: largest Cutout half-side as a fraction of the smaller side.
 
     Call with ``images`` ``[B, H, W, C]`` float32 [0, 1] or uint8; returns the same.
     """
@@ -306,6 +335,8 @@ class RandAugment:
         for name in ops_list:
             _check_op(name)
         _check_prob(prob)
+        _check_fraction(translate_fraction, "translate_fraction")
+        _check_fraction(cutout_fraction, "cutout_fraction")
         self.num_layers = int(num_layers)
         self.magnitude = magnitude
         self.ops = ops_list
@@ -333,11 +364,11 @@ class RandAugment:
     def _sample_magnitude(self, batch):
         if isinstance(self.magnitude, (tuple, list)):
             low, high = float(self.magnitude[0]), float(self.magnitude[1])
-            magnitude = tf.random.uniform([batch], low, high)
+            magnitude = rng.uniform([batch], low, high)
         else:
             magnitude = tf.fill([batch], float(self.magnitude))
         if self.magnitude_std > 0:
-            magnitude += tf.random.normal([batch], stddev=self.magnitude_std)
+            magnitude += rng.normal([batch], stddev=self.magnitude_std)
         return tf.clip_by_value(magnitude, 0.0, self.max_magnitude)
 
     @tf.autograph.experimental.do_not_convert
@@ -347,10 +378,10 @@ class RandAugment:
         quantized = images.dtype == tf.uint8
         x = ops.to_float255(images)
         for _ in range(self.num_layers):
-            pick = tf.random.uniform([batch], 0, len(self.ops), dtype=tf.int32)
+            pick = rng.uniform([batch], 0, len(self.ops), dtype=tf.int32)
             op_index = tf.gather(self._choices, pick)
             if self.prob < 1.0:
-                op_index = tf.where(tf.random.uniform([batch]) < self.prob, op_index, 0)
+                op_index = tf.where(rng.uniform([batch]) < self.prob, op_index, 0)
             x = ops.apply_per_image(
                 x,
                 op_index,
@@ -382,3 +413,7 @@ def _check_op(name):
 
 def _check_prob(prob):
     ops.check_probability(prob, "prob")
+
+
+def _check_fraction(value, label):
+    ops.check_probability(value, label)

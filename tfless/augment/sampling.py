@@ -21,7 +21,7 @@ from collections.abc import Sequence
 
 import tensorflow as tf
 
-from tfless.augment import ops
+from tfless.augment import ops, rng
 from tfless.augment.policies import RANDAUGMENT_OPS
 
 #: Defaults of the authors' CIFAR recipe (``augment_k=4``, ``augment_enlarge=1``,
@@ -106,8 +106,8 @@ def random_compositions(
     x = ops.to_float255(tf.tile(images, [int(num_samples), 1, 1, 1]))
     rows = tf.shape(x)[0]
     for _ in range(int(num_layers)):
-        pick = tf.random.uniform([rows], 0, len(names), dtype=tf.int32)
-        mag = low + (high - low) * tf.random.uniform([rows])
+        pick = rng.uniform([rows], 0, len(names), dtype=tf.int32)
+        mag = low + (high - low) * rng.uniform([rows])
         x = ops.apply_per_image(
             x, tf.gather(choices, pick), mag, unique, quantized=images.dtype == tf.uint8
         )

@@ -26,7 +26,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from tfless.augment import ops
+from tfless.augment import ops, rng
 
 #: The AutoAugment search space's ops in this library (the paper's 16 with SolarizeAdd
 #: in place of SamplePairing).
@@ -140,7 +140,7 @@ def apply_policy_tables(images, op_index, prob, magnitude, names, **kwargs) -> t
     batch = tf.shape(images)[0]
     x = ops.to_float255(images)
     for k in range(op_index.shape[1]):
-        apply = tf.random.uniform([batch]) < prob[:, k]
+        apply = rng.uniform([batch]) < prob[:, k]
         index = tf.where(apply, tf.cast(op_index[:, k], tf.int32), 0)
         x = ops.apply_per_image(
             x, index, magnitude[:, k], names, images.dtype == tf.uint8, **kwargs
@@ -158,6 +158,6 @@ def pick_subpolicies(tables, policy_index) -> tuple[tf.Tensor, tf.Tensor, tf.Ten
     op_index, prob, magnitude = tables
     batch = tf.shape(policy_index)[0]
     num_sub = tf.shape(op_index)[1]
-    sub = tf.random.uniform([batch], 0, num_sub, dtype=tf.int32)
+    sub = rng.uniform([batch], 0, num_sub, dtype=tf.int32)
     idx = tf.stack([tf.cast(policy_index, tf.int32), sub], axis=1)
     return tuple(tf.gather_nd(t, idx) for t in (op_index, prob, magnitude))

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 import numpy as np
 import tensorflow as tf
 
-from tfless.augment import ops, policy_lstm
+from tfless.augment import ops, policy_lstm, rng
 from tfless.augment.policies import RANDAUGMENT_PAPER_OPS
 
 #: The fixed magnitudes of the default TFs.
@@ -103,7 +103,7 @@ class TransformSequences:
 
     def __call__(self, images) -> tf.Tensor:
         """Augments ``images [B, H, W, C]`` with freshly sampled sequences."""
-        seed = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int64)
+        seed = rng.uniform([2], 0, 2**31 - 1, dtype=tf.int64)
         return self.apply(images, self.sample(tf.shape(images)[0], seed))
 
 

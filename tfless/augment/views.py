@@ -41,7 +41,7 @@ from collections.abc import Callable
 
 import tensorflow as tf
 
-from tfless.augment import ops
+from tfless.augment import ops, rng
 from tfless.augment.policies import (
     FIXMATCH_OPS,
     POLICIES,
@@ -49,6 +49,7 @@ from tfless.augment.policies import (
     RandAugment,
     check_policy,
     load_policy,
+    policy_translate_fraction,
 )
 from tfless.augment.search_space import apply_policy_tables, pick_subpolicies
 from tfless.augment.tanda import FrozenGenerator, read_generator
@@ -104,6 +105,7 @@ def weak_strong(
     prob: float = 0.5,
     cutout: float = 0.5,
     ops_list=FIXMATCH_OPS,
+    translate_fraction: float = ops.FIXMATCH_TRANSLATE_FRACTION,
 ) -> Callable:
     """FixMatch weak and strong views of the same images (RandAugment variant).
 
@@ -113,7 +115,9 @@ def weak_strong(
     ``cutout`` x the image side with a grey fill. This follows FixMatch's official RA code
     (google-research/fixmatch ``libml/augment.py``, ``AugmentPoolRAMC``: 2 ops, probability
     0.5, magnitude ``randint(1, 10)``, then ``cutout_numpy`` of half the image side). Our ops
-    use the TF reference's magnitude mapping (see ``tfless.augment.ops``).
+    use the TF reference's magnitude mapping (see ``tfless.augment.ops``), except that
+    translations reach 0.3 of the side, FixMatch's range (arXiv:2001.07685, Table 12), not
+    the reference's ImageNet 100 px of 224.
 
     Args:
       flip, pad_fraction: as ``flip_crop``.
@@ -122,13 +126,20 @@ def weak_strong(
       prob: probability of applying each chosen op.
       cutout: cutout side as a fraction of the smaller image side (0 disables).
       ops_list: op names RandAugment chooses from.
+      translate_fraction: largest translation as a fraction of the image side.
 
     Returns:
       ``fn(images) -> {"image_weak", "image_strong"}``, each ``[B, H, W, C]``.
     """
     _check_fraction(pad_fraction)
     ops.check_probability(cutout, "cutout")
-    rand_augment = RandAugment(num_layers, tuple(magnitude), ops=ops_list, prob=prob)
+    rand_augment = RandAugment(
+        num_layers,
+        tuple(magnitude),
+        ops=ops_list,
+        prob=prob,
+        translate_fraction=translate_fraction,
+    )
 
     @_no_autograph
     def fn(images):
@@ -214,7 +225,12 @@ def multi_weak(k: int = 2, flip: bool = True, pad_fraction: float = 0.125) -> Ca
     return fn
 
 
-def autoaugment(policy="cifar10", pad_fraction: float = 0.0, flip: bool = False) -> Callable:
+def autoaugment(
+    policy="cifar10",
+    pad_fraction: float = 0.0,
+    flip: bool = False,
+    translate_fraction: float | None = None,
+) -> Callable:
     """View factory: an AutoAugment policy, optionally after pad-crop and flip.
 
     Args:
@@ -222,10 +238,16 @@ def autoaugment(policy="cifar10", pad_fraction: float = 0.0, flip: bool = False)
         :func:`tfless.augment.policies.save_policy`, or a policy list.
       pad_fraction: reflect pad-and-crop before the policy (0 disables).
       flip: random horizontal flip before the policy.
+      translate_fraction: largest translation as a fraction of the side; default the
+        policy's own (:func:`tfless.augment.policies.policy_translate_fraction`: 10 px of
+        32 for the CIFAR-10 and SVHN policies, 100 px of 224 otherwise).
 
     Returns:
       ``fn(images [B, H, W, C]) -> {"image": [B, H, W, C]}``.
     """
+    if translate_fraction is None:
+        translate_fraction = policy_translate_fraction(policy)
+    ops.check_probability(translate_fraction, "translate_fraction")
     if isinstance(policy, str) and policy not in POLICIES:
         policy = load_policy(policy)
     checked = check_policy(policy)
@@ -242,7 +264,11 @@ def autoaugment(policy="cifar10", pad_fraction: float = 0.0, flip: bool = False)
     def fn(images):
         images = _weak(ops.check_images(images), flip, pad_fraction)
         rows = pick_subpolicies(tables, tf.zeros([tf.shape(images)[0]], tf.int32))
-        return {"image": apply_policy_tables(images, *rows, names)}
+        return {
+            "image": apply_policy_tables(
+                images, *rows, names, translate_fraction=translate_fraction
+            )
+        }
 
     return fn
 
@@ -286,7 +312,7 @@ def tanda(path: str, pad_fraction: float = 0.0, prob: float = 1.0) -> Callable:
         images = _weak(ops.check_images(images), False, pad_fraction)
         out = generator(images)
         if prob < 1.0:
-            keep = tf.random.uniform([tf.shape(images)[0], 1, 1, 1]) < prob
+            keep = rng.uniform([tf.shape(images)[0], 1, 1, 1]) < prob
             out = tf.where(keep, out, images)
         return {"image": out}
 

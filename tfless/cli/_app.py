@@ -18,10 +18,11 @@ def prog() -> str:
     return os.path.basename(sys.argv[0]) or "tfless"
 
 
-def fail(message: str) -> NoReturn:
-    """Prints ``<prog>: error: <message>`` to stderr and exits with status 2 (usage error)."""
+def fail(message: str, status: int = 2) -> NoReturn:
+    """Prints ``<prog>: error: <message>`` to stderr and exits with ``status`` (default 2,
+    a usage error)."""
     sys.stderr.write(f"{prog()}: error: {message}\n")
-    sys.exit(2)
+    sys.exit(status)
 
 
 def _help_text(module_name: str) -> str:

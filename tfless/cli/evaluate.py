@@ -2,7 +2,12 @@ r"""``tfless-eval``: evaluate any encoder by the standard protocols.
 
   tfless-eval --saved_model=EXPORT_VERSION_DIR --dataset=digits \
       --protocol=linear,knn,few_label,finetune,plot --out=DIR
-  tfless-eval --workdir=RUN_DIR --dataset=digits --protocol=accuracy,linear,knn --out=DIR
+  tfless-eval --workdir=RUN_DIR --protocol=accuracy,linear,knn --out=DIR
+
+A training run (``--workdir``) is evaluated on the data it trained on, read from its
+``manifest.json``: the dataset, its ``data_dir``, and the input size and channels; a
+``--dataset`` naming another dataset is refused (usage error, status 2). A
+``--saved_model`` is evaluated on ``--dataset`` (default ``digits``).
 
 The protocols are those of :func:`tfless.evaluation.evaluate_encoder`, with the
 parameters of ``tfless.evaluation.DEFAULTS`` unless a flag changes them:
@@ -28,19 +33,25 @@ from absl import app, flags
 
 from tfless.cli import _env  # noqa: F401  (before TensorFlow loads)
 from tfless.cli._app import fail, run_app
+from tfless.evaluation.plots import embedding_title
 from tfless.evaluation.settings import DEFAULTS, PROTOCOLS
 
 _SAVED_MODEL = flags.DEFINE_string(
     "saved_model", None, "An export version directory (holding saved_model.pb)."
 )
 _WORKDIR = flags.DEFINE_string("workdir", None, "A tfless training run directory.")
-_DATASET = flags.DEFINE_string("dataset", "digits", "Dataset name (see tfless.data.available).")
+_DATASET = flags.DEFINE_string(
+    "dataset",
+    None,
+    "Dataset name (see tfless.data.available). Default: a run's own dataset (--workdir; "
+    "another one is refused), digits for --saved_model.",
+)
 _PROTOCOL = flags.DEFINE_list("protocol", ["linear", "knn"], f"Some of {list(PROTOCOLS)}.")
 _OUT = flags.DEFINE_string("out", None, "Output directory for the JSON, markdown and PNG.")
 _IMAGE_SIZE = flags.DEFINE_integer(
-    "image_size", None, "Resize images to this size (default: the encoder's input size)."
+    "image_size", None, "Resize images to this size (default: the run's or encoder's input size)."
 )
-_CHANNELS = flags.DEFINE_integer("channels", None, "1 or 3 (default: the encoder's).")
+_CHANNELS = flags.DEFINE_integer("channels", None, "1 or 3 (default: the run's or encoder's).")
 _FINETUNE_STEPS = flags.DEFINE_integer(
     "finetune_steps", DEFAULTS.finetune_steps, "Adam steps per label fraction."
 )
@@ -82,8 +93,46 @@ def _saved_model_spec(path: str) -> tuple[tuple, int | None]:
     return tuple(spec["image"].shape[1:]), dim
 
 
-def _source(saved_model: str | None, workdir: str | None):
-    """``(encoder, input shape, feature size, description)`` of the model to evaluate."""
+#: The dataset of ``--saved_model`` evaluations when ``--dataset`` is not given.
+DEFAULT_DATASET = "digits"
+
+
+class DatasetMismatchError(ValueError):
+    """``--dataset`` names another dataset than the one the ``--workdir`` run trained on."""
+
+
+def _run_data(workdir: str, dataset: str | None) -> dict:
+    """The data of the run in ``workdir`` from its manifest: ``dataset``, ``data_dir``,
+    ``image_shape`` (None when the manifest has none) and the split hashes.
+
+    Raises:
+      DatasetMismatchError: if ``dataset`` is given and is not the run's dataset.
+    """
+    from tfless.train.manifest import read_manifest
+
+    manifest = read_manifest(workdir)
+    data = manifest.get("config", {}).get("data", {})
+    run_dataset = data.get("dataset")
+    if not run_dataset:
+        raise ValueError(f"The manifest of {workdir!r} names no dataset (config.data.dataset).")
+    if dataset is not None and dataset != run_dataset:
+        raise DatasetMismatchError(
+            f"--dataset={dataset!r} but the run in {workdir!r} trained on {run_dataset!r}; "
+            f"drop --dataset to evaluate it on {run_dataset!r}."
+        )
+    shape = manifest.get("image_shape")
+    return {
+        "dataset": run_dataset,
+        "data_dir": data.get("data_dir"),
+        "image_shape": tuple(shape) if shape else None,
+        "split_hash": manifest.get("split_hash"),
+        "val_hash": manifest.get("val_hash"),
+    }
+
+
+def _source(saved_model: str | None, workdir: str | None, run: dict):
+    """``(encoder, input shape, feature size, description)`` of the model to evaluate;
+    a run's input shape and split hashes come from ``run`` (:func:`_run_data`)."""
     if saved_model is not None:
         shape, dim = _saved_model_spec(saved_model)
         return saved_model, shape, dim, {"saved_model": os.path.abspath(saved_model)}
@@ -93,7 +142,16 @@ def _source(saved_model: str | None, workdir: str | None):
     method, config = restore_method(workdir)
     network = keras_encoder(method)
     info = {"workdir": os.path.abspath(workdir), "method": config.method.name}
-    return method, tuple(network.input_shape[1:]), network.output_shape[-1], info
+    info.update(split_hash=run.get("split_hash"), val_hash=run.get("val_hash"))
+    shape = run.get("image_shape") or tuple(network.input_shape[1:])
+    return method, shape, network.output_shape[-1], info
+
+
+def _encoder_label(source: dict) -> str:
+    """How a plot names the encoder: its method and run directory, or its SavedModel."""
+    if "saved_model" in source:
+        return f"SavedModel {os.path.basename(source['saved_model'].rstrip(os.sep))}"
+    return f"{source['method']} ({os.path.basename(source['workdir'].rstrip(os.sep))})"
 
 
 def _plot_path(protocols, out: str | None, workdir: str | None, dataset: str) -> str | None:
@@ -111,11 +169,24 @@ def _plot_path(protocols, out: str | None, workdir: str | None, dataset: str) ->
     return os.path.join(workdir, f"embedding_{dataset}.png")
 
 
+def _settings(knn_k, knn_temperature, finetune_steps, few_label_per_class):
+    """The shared protocol settings with the flags' values."""
+    import dataclasses
+
+    return dataclasses.replace(
+        DEFAULTS,
+        knn_k=int(knn_k),
+        knn_temperature=float(knn_temperature),
+        finetune_steps=int(finetune_steps),
+        few_label_per_class=tuple(int(n) for n in few_label_per_class),
+    )
+
+
 def evaluate(
     *,
     saved_model: str | None = None,
     workdir: str | None = None,
-    dataset: str = "digits",
+    dataset: str | None = None,
     protocols=("linear", "knn"),
     out: str | None = None,
     image_size: int | None = None,
@@ -129,15 +200,19 @@ def evaluate(
 ) -> dict:
     """Runs the protocols on a SavedModel export or a training run; see the module doc.
 
+    A run (``workdir``) is evaluated on its own dataset, ``data_dir`` and input size
+    (from its manifest; ``image_size`` / ``channels`` still override the size); the
+    probes fit on the dataset's whole training split and are scored on its test split.
+    A SavedModel is evaluated on ``dataset`` (default :data:`DEFAULT_DATASET`).
+
     Returns:
       the results dict (also written to ``out`` when given).
 
     Raises:
+      DatasetMismatchError: ``dataset`` is not the dataset the ``workdir`` run trained on.
       ValueError: for a missing/duplicated model source, an unknown protocol, ``plot``
         on a SavedModel without ``out``, or ``accuracy`` on a model without a classifier.
     """
-    import dataclasses
-
     from tfless import evaluation as ev
     from tfless.data import load, to_arrays
 
@@ -149,15 +224,12 @@ def evaluate(
             "statistics cannot be recomputed."
         )
     protocols = list(ev.check_protocols(protocols))
+    run = _run_data(workdir, dataset) if workdir is not None else {}
+    dataset = run.get("dataset") or dataset or DEFAULT_DATASET
+    data_dir = data_dir or run.get("data_dir")
     plot_path = _plot_path(protocols, out, workdir, dataset)
-    settings = dataclasses.replace(
-        ev.DEFAULTS,
-        knn_k=int(knn_k),
-        knn_temperature=float(knn_temperature),
-        finetune_steps=int(finetune_steps),
-        few_label_per_class=tuple(int(n) for n in few_label_per_class),
-    )
-    encoder, shape, dim, results = _source(saved_model, workdir)
+    settings = _settings(knn_k, knn_temperature, finetune_steps, few_label_per_class)
+    encoder, shape, dim, results = _source(saved_model, workdir, run)
     size = image_size or (shape[0] if shape[0] == shape[1] and shape[0] else None)
     if size is None:
         raise ValueError(f"The encoder's input size is {shape[:2]}; pass --image_size.")
@@ -181,7 +253,7 @@ def evaluate(
             settings=settings,
             precise_bn=precise_bn,
             plot_path=plot_path,
-            plot_title=f"{dataset} test",
+            plot_title=embedding_title(_encoder_label(results), dataset),
         )
     )
     if out:
@@ -194,7 +266,17 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if "plot" in _PROTOCOL.value and not _OUT.value and _SAVED_MODEL.value and not _WORKDIR.value:
         fail("--protocol=plot on a --saved_model writes a PNG; pass --out=DIR.")
-    results = evaluate(
+    try:
+        results = _evaluate_from_flags()
+    except DatasetMismatchError as e:
+        fail(str(e))
+    print(json.dumps(results, indent=2, sort_keys=True))
+    if "embedding_plot" in results:
+        print(f"Wrote the embedding plot to {results['embedding_plot']}")
+
+
+def _evaluate_from_flags() -> dict:
+    return evaluate(
         saved_model=_SAVED_MODEL.value,
         workdir=_WORKDIR.value,
         dataset=_DATASET.value,
@@ -209,9 +291,6 @@ def main(argv):
         data_dir=_DATA_DIR.value,
         precise_bn=_PRECISE_BN.value,
     )
-    print(json.dumps(results, indent=2, sort_keys=True))
-    if "embedding_plot" in results:
-        print(f"Wrote the embedding plot to {results['embedding_plot']}")
 
 
 def run():

@@ -47,6 +47,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     from tfless.train import ConfigError, split_cpu, train_and_evaluate
+    from tfless.train.guards import NonFiniteLoss
 
     if _CPU_DEVICES.value:
         split_cpu(_CPU_DEVICES.value)
@@ -55,6 +56,9 @@ def main(argv):
     except ConfigError as e:
         # Config, data and workdir mistakes surface before the first step: one line, status 2.
         fail(str(e))
+    except NonFiniteLoss as e:
+        # The run diverged: the message names the step and loss and the checkpoint kept.
+        fail(str(e), status=1)
     print(json.dumps(result.metrics, indent=2, sort_keys=True))
 
 

@@ -36,7 +36,6 @@ def pretext_config(
     c.optimizer.ema = 0.0
     # Online linear probe every `eval_every` steps on 1,000 labeled training images (labels
     # are read by the probe only); logged as `probe_accuracy`.
-    c.eval = ml_collections.ConfigDict()
     c.eval.online_probe_every = 1
     c.eval.online_probe_examples = 1000
     return c

@@ -30,8 +30,15 @@ class DatasetInfo:
       name: registry name.
       image_shape: ``(H, W, C)`` of the stored images.
       num_classes: number of label classes.
-      splits: names of the available splits.
+      splits: names of the available splits; empty for a ``tfds:<name>`` dataset whose
+        splits TFDS does not know before it is prepared (TFDS then checks the split
+        when it reads it).
       builtin: True when the data ships with tfless (no download).
+      class_names: names of the classes, label ``i`` is ``class_names[i]``, when the
+        dataset has them (folder datasets: the class folders); empty otherwise.
+      unlabeled_splits: splits of images without labels that the ``semi`` pipeline
+        adds to its unlabeled stream when ``data.unlabeled_extra_splits`` is not set
+        (a folder dataset's ``unlabeled`` split).
     """
 
     name: str
@@ -39,6 +46,8 @@ class DatasetInfo:
     num_classes: int
     splits: tuple[str, ...]
     builtin: bool
+    class_names: tuple[str, ...] = ()
+    unlabeled_splits: tuple[str, ...] = ()
 
 
 # TFDS datasets tfless knows the facts of. Other TFDS image datasets can still be
@@ -73,34 +82,82 @@ MNIST5K_TEST_FRACTION = 0.2
 
 
 def available() -> list[str]:
-    """Names accepted by :func:`load`."""
+    """Names accepted by :func:`load` (besides ``'tfds:<name>'`` and ``'folder:<path>'``)."""
     return sorted(BUILTIN_DATASETS) + sorted(TFDS_DATASETS)
 
 
-def get_info(name: str) -> DatasetInfo:
-    """Returns the :class:`DatasetInfo` of a dataset name; raises ``ValueError`` if unknown."""
+def get_info(
+    name: str, *, data_dir: str | None = None, unlabeled_dir: str | None = None
+) -> DatasetInfo:
+    """Returns the :class:`DatasetInfo` of a dataset name; raises ``ValueError`` if unknown.
+
+    Args:
+      name: a name from :func:`available`, ``'tfds:<name>'`` or ``'folder:<path>'``.
+      data_dir: TFDS data directory (read for ``tfds:<name>``: the splits of a dataset
+        prepared there).
+      unlabeled_dir: a folder of unlabeled images (``folder:`` datasets only).
+    """
+    if unlabeled_dir and not name.startswith("folder:"):
+        raise ValueError(
+            f"unlabeled_dir={unlabeled_dir!r} adds unlabeled images to a 'folder:' dataset; "
+            f"dataset {name!r} is not one. Use dataset='folder:/path/to/images' or drop it."
+        )
     if name in BUILTIN_DATASETS:
         return BUILTIN_DATASETS[name]
     if name in TFDS_DATASETS:
         return TFDS_DATASETS[name]
-    if name.startswith("tfds:"):
-        import tensorflow_datasets as tfds
+    if name.startswith("folder:"):
+        from tfless.data import folder
 
-        builder = tfds.builder(name[len("tfds:") :])
-        feats = builder.info.features
-        return DatasetInfo(
-            name,
-            tuple(feats["image"].shape),
-            feats["label"].num_classes,
-            tuple(builder.info.splits),
-            False,
+        return folder.dataset_info(name, _scan_folder(name, unlabeled_dir))
+    if name.startswith("tfds:"):
+        return _tfds_info(name, data_dir)
+    raise ValueError(
+        f"Unknown dataset {name!r}. Expected one of {available()}, 'tfds:<name>' or "
+        "'folder:/path/to/images'."
+    )
+
+
+def _scan_folder(name: str, unlabeled_dir: str | None):
+    from tfless.data import folder
+
+    root = name[len(folder.PREFIX) :]
+    if not root:
+        raise ValueError(
+            f"Dataset {name!r} names no folder; expected 'folder:/path/to/images' "
+            "(one sub-folder of images per class)."
         )
-    raise ValueError(f"Unknown dataset {name!r}. Expected one of {available()} or 'tfds:<name>'.")
+    return folder.scan(root, unlabeled_dir)
+
+
+def _tfds_info(name: str, data_dir: str | None) -> DatasetInfo:
+    """The :class:`DatasetInfo` of ``tfds:<name>`` from its TFDS builder in ``data_dir``."""
+    import tensorflow_datasets as tfds
+
+    tfds_name = name[len("tfds:") :]
+    try:
+        builder = tfds.builder(tfds_name, data_dir=data_dir)
+    except tfds.core.registered.DatasetNotFoundError as e:
+        raise ValueError(f"Unknown TFDS dataset {tfds_name!r} in {name!r}: {e}") from None
+    feats = builder.info.features
+    if "image" not in feats or "label" not in feats:
+        raise ValueError(
+            f"TFDS dataset {tfds_name!r} has features {sorted(feats)}; tfless reads image "
+            "datasets with 'image' and 'label' features."
+        )
+    return DatasetInfo(
+        name,
+        tuple(feats["image"].shape),
+        feats["label"].num_classes,
+        tuple(builder.info.splits),
+        False,
+        class_names=tuple(feats["label"].names or ()),
+    )
 
 
 def _check_split(info: DatasetInfo, split: str) -> None:
     base = split.split("[")[0]
-    if base not in info.splits:
+    if info.splits and base not in info.splits:
         raise ValueError(
             f"Unknown split {split!r} for dataset {info.name!r}. "
             f"Expected one of {list(info.splits)}."
@@ -220,34 +277,49 @@ def load(
     data_dir: str | None = None,
     download: bool = False,
     with_index: bool = False,
+    unlabeled_dir: str | None = None,
 ) -> tf.data.Dataset:
     """Loads a dataset split as a ``tf.data.Dataset`` of unbatched dict examples.
 
     Args:
-      name: a name from :func:`available`, or ``'tfds:<name>'`` for any TFDS image dataset.
+      name: a name from :func:`available`, ``'tfds:<name>'`` for any TFDS image dataset,
+        or ``'folder:/path'`` for a folder of class sub-folders of images
+        (:mod:`tfless.data.folder`).
       split: split name, e.g. ``'train'`` or ``'test'`` (TFDS slicing such as
         ``'train[:10%]'`` is accepted for TFDS datasets).
       image_size: optional output size ``(H, W)`` (or an int), resized with antialiasing.
+        Folder datasets are always resized: to the first training image's size without it.
       channels: optional 1 or 3 to convert grayscale <-> RGB.
       data_dir: TFDS data directory.
       download: allow TFDS to download and prepare the data. Off by default so a
         missing dataset fails fast instead of starting a download.
       with_index: add ``'index'`` (int64, position in the split) to each example;
         used by label splits and memory banks.
+      unlabeled_dir: a second folder of unlabeled images for a ``folder:`` dataset,
+        read as part of its ``unlabeled`` split.
 
     Returns:
       ``tf.data.Dataset`` of ``{'image': float32 [H, W, C] in [0, 1], 'label': int32 []}``.
     """
-    info = get_info(name)
-    _check_split(info, split)
-    if info.builtin:
-        images, labels = builtin_arrays(name, split)
-        ds = tf.data.Dataset.from_tensor_slices({"image": images, "label": labels})
+    resize, to_rgb = _resize_fn(image_size), _to_rgb_fn(channels)
+    if name.startswith("folder:"):
+        from tfless.data import folder
+
+        source = _scan_folder(name, unlabeled_dir)
+        info = folder.dataset_info(name, source)
+        ds = folder.load_split(source, info, split, image_size, channels)
+        resize = to_rgb = None
     else:
-        ds = _load_tfds(name, split, data_dir=data_dir, download=download)
+        info = get_info(name, data_dir=data_dir)
+        _check_split(info, split)
+        if info.builtin:
+            images, labels = builtin_arrays(name, split)
+            ds = tf.data.Dataset.from_tensor_slices({"image": images, "label": labels})
+        else:
+            ds = _load_tfds(name, split, data_dir=data_dir, download=download)
     if with_index:
         ds = ds.enumerate().map(lambda i, ex: {**ex, "index": i})
-    for fn in (_resize_fn(image_size), _to_rgb_fn(channels)):
+    for fn in (resize, to_rgb):
         if fn is not None:
             ds = ds.map(fn, num_parallel_calls=tf.data.AUTOTUNE)
     return ds

@@ -12,8 +12,11 @@ Pipelines batch first and then augment the whole batch with a view builder from
 * ``unlabeled``: ``<views>`` (plus ``index`` when ``with_index``) from the whole
   training split, with no labels at all.
 
-Training datasets repeat forever; ``skip_batches`` fast-forwards after a resume so the
-resumed run sees the batches the interrupted run had not seen yet.
+Training datasets repeat forever. Their order and their augmentation are a pure function
+of the seed and the batch index (pass ``e`` over the data is shuffled with a seed derived
+from ``(seed, e)``, batch ``n`` augmented with one derived from ``(seed, n)``), so
+``skip_batches`` starts a resumed run at exactly the batch where the interrupted run
+stopped, and the rest of its stream is the one the uninterrupted run saw.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from tfless.augment import rng
 from tfless.augment.views import build_view
 from tfless.data import datasets, splits
 
@@ -44,6 +48,14 @@ class Data:
       raw_train: the unbatched, un-augmented training split ``{"image", "label", "index"}``
         (for callbacks that need features of the whole set: DeepCluster, label propagation).
       labeled_indices: indices of the labeled examples in ``raw_train`` (None: all).
+      val: finite batched validation dataset of ``{"image", "label"}`` for per-epoch
+        evaluation and model selection (None: ``data.val_size`` is 0 or absent).
+      val_source: ``"validation"`` (the dataset's own split), ``"train"`` (a hold-out of
+        the training split) or None.
+      val_hash: hash of the held-out positions in the training split (None otherwise).
+      num_val: validation examples.
+      labeled_class_counts: int ``[num_classes]`` examples of each class in the labeled
+        subset (ReMixMatch's known label distribution).
     """
 
     train: tf.data.Dataset
@@ -55,6 +67,11 @@ class Data:
     num_train: int
     raw_train: tf.data.Dataset | None = None
     labeled_indices: np.ndarray | None = None
+    val: tf.data.Dataset | None = None
+    val_source: str | None = None
+    val_hash: str | None = None
+    num_val: int = 0
+    labeled_class_counts: np.ndarray | None = None
 
 
 # Labeled subsets up to this size (float32 images) are cached in memory.
@@ -95,9 +112,16 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
     (global; the labeled batch for ``semi``), ``eval_batch_size``, ``labels_per_class``
     (None: all labels), ``split_seed``, ``mu``, ``augment`` (view of labeled images),
     ``augment_kwargs``, ``unlabeled_views`` and ``views_kwargs`` (views of unlabeled
-    images), ``with_index``, ``shuffle_buffer``, ``data_dir``, ``unlabeled_extra_splits``.
+    images), ``with_index``, ``shuffle_buffer``, ``data_dir``, ``unlabeled_extra_splits``,
+    ``val_size``.
 
-    ``unlabeled_extra_splits`` (``semi`` only; absent or empty: the training split alone)
+    ``val_size`` (a count, a fraction, 0 / absent: none) gives ``Data.val``: the dataset's
+    ``validation`` split, else a stratified hold-out of the training split (``split_seed``)
+    removed before the label split, the streams, ``raw_train`` (renumbered) and ``num_train``.
+
+    ``unlabeled_extra_splits`` (``semi`` only; empty: the training split alone; absent: the
+    dataset's ``unlabeled_splits``, i.e. a ``folder:`` dataset's unlabeled images when
+    it has some and ``with_index`` is off)
     is a tuple of further splits of the dataset, e.g. ``("unlabelled",)`` for STL-10 as
     in FixMatch/MixMatch, appended to the unlabeled stream only: labeled batches,
     ``num_train``, ``raw_train`` and the label split stay those of the training split.
@@ -113,19 +137,29 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
     pipeline = cfg.get("pipeline", "supervised")
     if pipeline not in PIPELINES:
         raise ValueError(f"Unknown data.pipeline {pipeline!r}. Expected one of {list(PIPELINES)}.")
-    info = datasets.get_info(cfg.dataset)
+    info = datasets.get_info(
+        cfg.dataset, data_dir=cfg.get("data_dir"), unlabeled_dir=cfg.get("unlabeled_dir")
+    )
     extra_splits = _extra_splits(cfg, info, pipeline)
     batch_size = int(cfg.batch_size)
     if batch_size < 1:
         raise ValueError(f"data.batch_size must be >= 1; got {batch_size!r}.")
     mu = validate_mu(cfg.get("mu"), "data.mu") if pipeline == "semi" else 0
     load_kw = dict(
-        image_size=cfg.get("image_size"), channels=cfg.get("channels"), data_dir=cfg.get("data_dir")
+        image_size=cfg.get("image_size"),
+        channels=cfg.get("channels"),
+        data_dir=cfg.get("data_dir"),
+        unlabeled_dir=cfg.get("unlabeled_dir"),
     )
     image_shape = _image_shape(info, cfg.get("image_size"), cfg.get("channels"))
     train_all = datasets.load(cfg.dataset, "train", with_index=True, **load_kw)
     test = _test_batches(cfg, load_kw)
     labels = datasets.labels_of(train_all)
+    val = _validation(cfg, info, load_kw, train_all, labels)
+    if val.train_indices is not None:
+        # Held-out examples leave every training stream; the rest is renumbered densely.
+        train_all = splits.select(train_all, val.train_indices, renumber=True)
+        labels = labels[val.train_indices]
     labeled, labeled_idx, split_hash = _labeled_subset(cfg, train_all, labels, image_shape)
     if pipeline != "unlabeled":
         splits.validate_labeled_split(
@@ -133,27 +167,83 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
             info.num_classes,
             name=f"The labeled split of {cfg.dataset!r}",
         )
+    num_labeled = len(labels) if labeled_idx is None else len(labeled_idx)
     streams = _Streams(cfg, seed, num_train=len(labels))
     if pipeline == "supervised":
-        train = streams.supervised(labeled, batch_size, skip_batches)
+        train = streams.supervised(labeled, num_labeled, batch_size, skip_batches)
     elif pipeline == "semi":
         extra = [(s, datasets.load(cfg.dataset, s, **load_kw), None) for s in extra_splits]
-        train = streams.semi(labeled, train_all, extra, batch_size, batch_size * mu, skip_batches)
+        train = streams.semi(
+            labeled, num_labeled, train_all, extra, batch_size, batch_size * mu, skip_batches
+        )
     else:
         train = streams.unlabeled(train_all, batch_size, skip_batches)
     train = train.prefetch(tf.data.AUTOTUNE)
-    num_labeled = len(labels) if labeled_idx is None else len(labeled_idx)
-    return Data(
+    data = Data(
         train, test, info, image_shape, split_hash, num_labeled, len(labels), train_all, labeled_idx
     )
+    kept = labels if labeled_idx is None else labels[labeled_idx]
+    counts = np.bincount(kept, minlength=info.num_classes)
+    return dataclasses.replace(data, **val.data_fields(), labeled_class_counts=counts)
 
 
 def _test_batches(cfg, load_kw) -> tf.data.Dataset:
     """The finite, batched ``{"image", "label"}`` test split."""
-    test = datasets.load(cfg.dataset, "test", **load_kw)
+    return _eval_batches(cfg, datasets.load(cfg.dataset, "test", **load_kw))
+
+
+def _eval_batches(cfg, ds) -> tf.data.Dataset:
+    """``ds`` as finite ``{"image", "label"}`` batches of ``data.eval_batch_size``."""
     eval_bs = int(cfg.get("eval_batch_size") or 256)
-    test = test.map(lambda ex: {"image": ex["image"], "label": ex["label"]})
-    return test.batch(eval_bs).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(lambda ex: {"image": ex["image"], "label": ex["label"]})
+    return ds.batch(eval_bs).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass
+class _Validation:
+    """The validation data of a run: batches, where they come from, the kept training part."""
+
+    batches: tf.data.Dataset | None = None
+    source: str | None = None
+    hash: str | None = None
+    size: int = 0
+    train_indices: np.ndarray | None = None
+
+    def data_fields(self) -> dict:
+        """The :class:`Data` fields of the validation split."""
+        return dict(val=self.batches, val_source=self.source, val_hash=self.hash, num_val=self.size)
+
+
+def _validation(cfg, info, load_kw, train_all, labels) -> _Validation:
+    """The validation split of ``data.val_size`` (0 or absent: none).
+
+    The dataset's own ``validation`` split when it has one; otherwise a stratified hold-out
+    of the training split with ``data.split_seed`` (see :func:`splits.validation_holdout`),
+    its positions returned as ``train_indices`` (what stays for training).
+    """
+    count = splits.resolve_val_size(cfg.get("val_size"), len(labels))
+    if not count:
+        return _Validation()
+    if "validation" in info.splits:
+        val = datasets.load(cfg.dataset, "validation", **load_kw)
+        size = int(val.cardinality())
+        return _Validation(_eval_batches(cfg, val), "validation", None, max(size, 0))
+    lpc = cfg.get("labels_per_class")
+    keep = lpc if isinstance(lpc, int) and not isinstance(lpc, bool) and lpc > 1 else 1
+    val_idx, train_idx, val_hash = splits.validation_holdout(
+        labels, count, seed=int(cfg.get("split_seed", 0)), keep_per_class=keep
+    )
+    val = splits.select(train_all, val_idx).map(
+        lambda ex: {"image": ex["image"], "label": ex["label"]}
+    )
+    # A filter hides the size; Keras warns of "running out of data" without it.
+    val = val.apply(tf.data.experimental.assert_cardinality(count))
+    shape = _image_shape(info, load_kw["image_size"], load_kw["channels"])
+    # As the labeled subset: filtering the whole training split at every evaluation
+    # would decode it all again.
+    if count * int(np.prod(shape)) * 4 <= LABELED_CACHE_BYTES:
+        val = val.cache()
+    return _Validation(_eval_batches(cfg, val), "train", val_hash, count, train_idx)
 
 
 def _labeled_subset(cfg, train_all, labels, image_shape):
@@ -185,8 +275,13 @@ def _labeled_subset(cfg, train_all, labels, image_shape):
 class _Streams:
     """Infinite, shuffled, batched and augmented training streams of one ``config.data``.
 
-    The labeled stream is shuffled with ``seed`` and the unlabeled one with ``seed + 1``;
-    ``skip`` drops the batches a resumed run has already seen.
+    A stream is a pure function of its seed and of the index of its first batch, whatever
+    iterators were made of the dataset before (Keras ``fit`` makes its own): pass ``e``
+    over the data is shuffled with a seed derived from ``(stream seed, e)``, and batch
+    ``n`` is augmented under :func:`tfless.augment.rng.seeded` with ``(stream seed, n)``.
+    ``skip`` starts every stream at batch ``skip``, so a resumed run sees exactly the
+    batches an uninterrupted run saw from there on, without reading the passes before.
+    The labeled stream's seed is ``seed`` and the unlabeled one's ``seed + 1``.
     """
 
     def __init__(self, cfg, seed: int, num_train: int):
@@ -196,65 +291,114 @@ class _Streams:
         self.shuffle_buffer = int(cfg.get("shuffle_buffer") or 10_000)
         self.with_index = bool(cfg.get("with_index", False))
 
-    def _batched(self, ds, batch_size, seed):
+    def _batched(self, ds, size, batch_size, seed, skip):
+        """Batches ``skip, skip + 1, ...`` of shuffled passes over ``ds`` (``size`` examples)."""
         buffer = min(self.shuffle_buffer, max(self.num_train, 1))
-        ds = ds.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
-        return ds.repeat().batch(batch_size, drop_remainder=True)
+        examples = shuffled_passes(ds, size, buffer, seed, start=skip * batch_size)
+        return examples.batch(batch_size, drop_remainder=True)
 
-    def _augment(self, view, label_key: str | None):
-        """``batch -> {<view of image>, label_key: label, ["index"]}`` for ``Dataset.map``."""
+    def _augment(self, batches, view, label_key: str | None, seed: int, skip: int):
+        """``batches`` as ``{<view of image>, label_key: label, ["index"]}``, batch ``n`` (counted
+        from ``skip``) augmented with the seed ``(seed, n)``."""
         with_index = self.with_index
 
-        def fn(b):
-            out = dict(view(b["image"]))
+        def fn(b, n):
+            with rng.seeded(tf.stack([tf.constant(seed, tf.int64), n])):
+                out = dict(view(b["image"]))
             if label_key:
                 out[label_key] = b["label"]
             if with_index:
                 out["index"] = b["index"]
             return out
 
-        return fn
+        indexed = tf.data.Dataset.zip(batches, tf.data.Dataset.range(skip, _ENDLESS))
+        return indexed.map(fn, num_parallel_calls=tf.data.AUTOTUNE)
 
-    def _labeled_map(self):
-        view = _view(self.cfg.get("augment"), self.cfg.get("augment_kwargs"))
-        return self._augment(view, "label")
+    def _labeled_view(self):
+        return _view(self.cfg.get("augment"), self.cfg.get("augment_kwargs"))
 
-    def supervised(self, labeled, batch_size, skip):
+    def supervised(self, labeled, num_labeled, batch_size, skip):
         """``{<augment view>, "label"[, "index"]}`` batches of the labeled subset."""
-        train = self._batched(labeled, batch_size, self.seed).skip(skip)
-        return train.map(self._labeled_map(), num_parallel_calls=tf.data.AUTOTUNE)
+        train = self._batched(labeled, num_labeled, batch_size, self.seed, skip)
+        return self._augment(train, self._labeled_view(), "label", self.seed, skip)
 
-    def semi(self, labeled, train_all, extra, batch_size, unlabeled_batch_size, skip):
+    def semi(self, labeled, num_labeled, train_all, extra, batch_size, unlabeled_batch_size, skip):
         """``{"labeled": ..., "unlabeled": {<views>, "true_label"[, "index"]}}`` batches.
 
         Unlabeled batches are drawn from the whole training split plus the ``extra``
         ``(name, dataset, None)`` splits.
         """
-        labeled_map = self._labeled_map()
+        lab = self._batched(labeled, num_labeled, batch_size, self.seed, skip)
+        lab = self._augment(lab, self._labeled_view(), "label", self.seed, skip)
         view = _view(self.cfg.get("unlabeled_views"), self.cfg.get("views_kwargs"))
-        lab = self._batched(labeled, batch_size, self.seed)
-        lab = lab.map(labeled_map, num_parallel_calls=tf.data.AUTOTUNE)
+        unl_seed = self.seed + 1
         if extra:
             images = train_all.map(lambda ex: {"image": ex["image"], "label": ex["label"]})
             parts = [("train", images, self.num_train)] + extra
-            unl = _mixed_stream(parts, self.shuffle_buffer, self.seed + 1)
+            unl = _mixed_stream(parts, self.shuffle_buffer, unl_seed, skip * unlabeled_batch_size)
             unl = unl.batch(unlabeled_batch_size, drop_remainder=True)
         else:
-            unl = self._batched(train_all, unlabeled_batch_size, self.seed + 1)
-        unl = unl.map(self._augment(view, "true_label"), num_parallel_calls=tf.data.AUTOTUNE)
-        train = tf.data.Dataset.zip(lab, unl).skip(skip)
+            unl = self._batched(train_all, self.num_train, unlabeled_batch_size, unl_seed, skip)
+        unl = self._augment(unl, view, "true_label", unl_seed, skip)
+        train = tf.data.Dataset.zip(lab, unl)
         return train.map(lambda a, b: {"labeled": a, "unlabeled": b})
 
     def unlabeled(self, train_all, batch_size, skip):
         """``{<augment view>[, "index"]}`` batches of the whole training split, no labels."""
-        view = _view(self.cfg.get("augment"), self.cfg.get("augment_kwargs"))
-        train = self._batched(train_all, batch_size, self.seed).skip(skip)
-        return train.map(self._augment(view, None), num_parallel_calls=tf.data.AUTOTUNE)
+        train = self._batched(train_all, self.num_train, batch_size, self.seed, skip)
+        return self._augment(train, self._labeled_view(), None, self.seed, skip)
+
+
+# Upper end of the endless ranges (pass and batch counters).
+_ENDLESS = np.iinfo(np.int64).max
+# Graph-level seed of the shuffles of :func:`shuffled_passes` (any constant but 0).
+_GRAPH_SEED = 1
+
+
+def _pass_seed(seed, epoch):
+    """The shuffle seed of pass ``epoch`` of a stream seeded ``seed``: a function of both."""
+    pair = tf.stack([tf.constant(seed, tf.int64), tf.cast(epoch, tf.int64)])
+    return tf.random.stateless_uniform([], pair, 0, 2**62, dtype=tf.int64)
+
+
+def shuffled_passes(ds, size: int, buffer: int, seed: int, start: int = 0) -> tf.data.Dataset:
+    """Examples ``start, start + 1, ...`` of endless shuffled passes over ``ds``.
+
+    Pass ``e`` (examples ``e * size`` to ``(e + 1) * size - 1``) is ``ds`` shuffled with a
+    buffer of ``buffer`` and a seed derived from ``(seed, e)`` alone, so the sequence is
+    the same for every iterator, and starting at ``start`` skips whole passes without
+    reading them (only the part of the pass ``start`` falls in is read and dropped).
+
+    Args:
+      ds: finite dataset of ``size`` examples (``size >= 1``).
+      buffer: shuffle buffer (the whole pass when ``>= size``).
+      seed: the stream's seed.
+      start: index of the first example to yield.
+    """
+    size = max(int(size), 1)
+    first = int(start) // size
+
+    def one_pass(epoch):
+        # A fixed graph seed for this pass's function graph only: the shuffle then depends
+        # on the pass seed alone, not on TensorFlow's global seed (whose value 0 would also
+        # make TensorFlow compare the tensor seed as a Python bool).
+        tf.random.set_seed(_GRAPH_SEED)
+        return ds.shuffle(buffer, seed=_pass_seed(seed, epoch), reshuffle_each_iteration=False)
+
+    passes = tf.data.Dataset.range(first, _ENDLESS).flat_map(one_pass)
+    return passes.skip(int(start) - first * size)
 
 
 def _extra_splits(cfg, info, pipeline) -> tuple[str, ...]:
-    """``data.unlabeled_extra_splits`` as a validated tuple (empty when absent)."""
-    extra = cfg.get("unlabeled_extra_splits") or ()
+    """``data.unlabeled_extra_splits`` as a validated tuple.
+
+    When absent, a ``semi`` pipeline without ``with_index`` takes the dataset's
+    ``unlabeled_splits`` (a folder dataset's unlabeled images); otherwise it is empty.
+    """
+    extra = cfg.get("unlabeled_extra_splits")
+    if extra is None and pipeline == "semi" and not cfg.get("with_index", False):
+        extra = info.unlabeled_splits
+    extra = extra or ()
     if isinstance(extra, str) or not all(isinstance(s, str) for s in extra):
         raise ValueError(
             f"data.unlabeled_extra_splits must be a tuple of split names, e.g. "
@@ -292,14 +436,33 @@ def _extra_splits(cfg, info, pipeline) -> tuple[str, ...]:
     return extra
 
 
-def _mixed_stream(parts, shuffle_buffer, seed) -> tf.data.Dataset:
+# Choices of the mixed unlabeled stream are drawn in blocks of this many examples.
+_CHOICE_BLOCK = 4096
+
+
+def _choice_blocks(seed: int, weights, first_block) -> tf.data.Dataset:
+    """The part chosen for each example of a mixed stream, from block ``first_block`` on;
+    block ``j`` depends on ``(seed, j)`` alone."""
+    logits = tf.math.log(tf.constant([weights], tf.float32))
+
+    def block(j):
+        pair = tf.stack([tf.constant(seed, tf.int64), j])
+        return tf.random.stateless_categorical(logits, _CHOICE_BLOCK, pair, dtype=tf.int64)[0]
+
+    return tf.data.Dataset.range(first_block, _ENDLESS).map(block).unbatch()
+
+
+def _mixed_stream(parts, shuffle_buffer, seed, start: int = 0) -> tf.data.Dataset:
     """An infinite stream drawing from each part in proportion to its size.
 
-    ``parts`` are ``(name, dataset, size)``; each dataset is shuffled and repeated on its
-    own. A ``size`` of None is read from the dataset's cardinality (counted when unknown).
+    ``parts`` are ``(name, dataset, size)``; each dataset is shuffled pass by pass on its
+    own (:func:`shuffled_passes`). A ``size`` of None is read from the dataset's
+    cardinality (counted when unknown). The part each example comes from is drawn
+    statelessly from ``seed`` and the example's index, so starting at example ``start``
+    counts how many of the examples before it each part gave and starts every part there.
     """
     streams, sizes = [], []
-    for i, (name, ds, n) in enumerate(parts):
+    for name, ds, n in parts:
         if n is None:
             n = int(ds.cardinality())
             if n < 0:
@@ -307,15 +470,17 @@ def _mixed_stream(parts, shuffle_buffer, seed) -> tf.data.Dataset:
         if n < 1:
             raise ValueError(f"Split {name!r} of data.unlabeled_extra_splits is empty.")
         sizes.append(n)
-        streams.append(
-            ds.shuffle(
-                min(shuffle_buffer, n), seed=seed + i, reshuffle_each_iteration=True
-            ).repeat()
-        )
-    total = float(sum(sizes))
-    return tf.data.Dataset.sample_from_datasets(
-        streams, weights=[n / total for n in sizes], seed=seed
-    )
+    weights = [n / float(sum(sizes)) for n in sizes]
+    first_block, offset = divmod(int(start), _CHOICE_BLOCK)
+    used = np.zeros(len(parts), np.int64)
+    if start:
+        before = _choice_blocks(seed, weights, 0).take(int(start)).batch(_CHOICE_BLOCK)
+        for chosen in before.as_numpy_iterator():
+            used += np.bincount(chosen, minlength=len(parts))
+    for i, ((_, ds, _), n) in enumerate(zip(parts, sizes)):
+        streams.append(shuffled_passes(ds, n, min(shuffle_buffer, n), seed + i, int(used[i])))
+    choices = _choice_blocks(seed, weights, first_block).skip(offset)
+    return tf.data.Dataset.choose_from_datasets(streams, choices)
 
 
 def check_batch(batch, image_shape) -> None:

@@ -75,7 +75,8 @@ def online_probe_callbacks(data, config) -> list:
 
     Args:
       data: the trainer's data (``raw_train``: unbatched training split of
-        ``{"image", "label", ...}``; ``test``: batched test split).
+        ``{"image", "label", ...}``; ``val``: batched validation split, where the probe
+        is scored: a monitor run during training never looks at the test split).
       config: the run config; ``eval.online_probe_every`` (epochs, i.e.
         ``train.eval_every`` steps; 0 or absent: no probe) and
         ``eval.online_probe_examples`` (training images the probe fits on, default 1000).
@@ -83,12 +84,21 @@ def online_probe_callbacks(data, config) -> list:
 
     Returns:
       a list with the probe, or ``[]``.
+
+    Raises:
+      ValueError: if the config asks for a probe but the data has no validation split.
     """
     eval_cfg = (config.get("eval", None) if config is not None else None) or {}
     every = int(eval_cfg.get("online_probe_every", 0) or 0)
     if not every or getattr(data, "raw_train", None) is None:
         return []
+    if getattr(data, "val", None) is None:
+        raise ValueError(
+            f"eval.online_probe_every={every} scores the probe on the validation split, but "
+            "there is none (data.val_size is 0); set data.val_size (e.g. 0.1) or "
+            "eval.online_probe_every=0."
+        )
     limit = int(eval_cfg.get("online_probe_examples", 1000) or 1000)
     x, y = to_arrays(data.raw_train.take(limit))
-    xt, yt = to_arrays(data.test.unbatch())
+    xt, yt = to_arrays(data.val.unbatch())
     return [OnlineLinearProbe(x, y, xt, yt, every_n_epochs=every)]

@@ -24,19 +24,39 @@ def embed_2d(features, seed: int = 0, perplexity: float = 30.0) -> np.ndarray:
         return tsne.fit_transform(features)
 
 
-def embedding_plot(features, labels, path: str, title: str = "", seed: int = 0) -> str:
+def embedding_title(encoder: str, dataset: str, split: str = "test") -> str:
+    """The title of an embedding plot: protocol (t-SNE), encoder, dataset and split.
+
+    ``encoder`` is whatever names the model for a reader: a method and run directory, or
+    a SavedModel path.
+    """
+    return f"t-SNE of {encoder} features\n{dataset} {split} split"
+
+
+def embedding_plot(
+    features, labels, path: str, title: str = "", seed: int = 0, class_names=None
+) -> str:
     """Saves a t-SNE scatter plot of features ``[N, D]`` coloured by class ``[N]`` as PNG.
+
+    Args:
+      title: what the plot shows (:func:`embedding_title` names the encoder, the dataset
+        and the protocol); default "t-SNE of encoder features".
+      class_names: the legend's name of label ``i``; default the label itself.
 
     Several encoders can be compared side by side with :func:`embedding_grid`.
 
     Returns:
       ``path``.
     """
-    return embedding_grid({title: (features, labels)}, path, seed=seed, columns=1)
+    title = title or "t-SNE of encoder features"
+    return embedding_grid(
+        {title: (features, labels)}, path, seed=seed, columns=1, class_names=class_names
+    )
 
 
-def embedding_grid(panels: dict, path: str, seed: int = 0, columns: int = 3) -> str:
-    """One t-SNE panel per entry ``{title: (features [N, D], labels [N])}``, saved as PNG."""
+def embedding_figure(panels: dict, seed: int = 0, columns: int = 3, class_names=None):
+    """The matplotlib ``Figure`` of :func:`embedding_grid`: one t-SNE panel per entry
+    ``{title: (features [N, D], labels [N])}``, classes in a discrete legend."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -47,17 +67,54 @@ def embedding_grid(panels: dict, path: str, seed: int = 0, columns: int = 3) -> 
     n = len(panels)
     cols = min(columns, n)
     rows = -(-n // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols, 4.0 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(4.2 * cols + 1.4, 4.0 * rows), squeeze=False)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
+    top = max(int(np.max(labels)) for _, labels in panels.values())
+    cmap = plt.get_cmap("tab10" if top < 10 else "tab20")
+    legend = {}
     for ax, (title, (features, labels)) in zip(axes.ravel(), panels.items(), strict=False):
         labels = np.asarray(labels)
         xy = embed_2d(features, seed)
-        scatter = ax.scatter(xy[:, 0], xy[:, 1], c=labels, cmap="tab10", s=6, vmin=0, vmax=9)
+        for c in np.unique(labels):
+            keep = labels == c
+            name = _class_name(c, class_names)
+            legend[int(c)] = ax.scatter(
+                xy[keep, 0], xy[keep, 1], s=6, color=cmap(int(c) % cmap.N), label=name
+            )
         ax.set_title(title, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-    fig.colorbar(scatter, ax=axes.ravel().tolist(), label="class", shrink=0.8)
+    handles = [legend[c] for c in sorted(legend)]
+    names = [_class_name(c, class_names) for c in sorted(legend)]
+    fig.legend(
+        handles,
+        names,
+        title="class",
+        loc="center right",
+        fontsize=7,
+        markerscale=2.0,
+        ncol=max(1, -(-len(names) // 25)),
+    )
+    fig.tight_layout(rect=(0, 0, 1 - 1.4 / (4.2 * cols + 1.4), 1))
+    return fig
+
+
+def _class_name(label, class_names) -> str:
+    label = int(label)
+    if class_names is not None and 0 <= label < len(class_names):
+        return str(class_names[label])
+    return str(label)
+
+
+def embedding_grid(
+    panels: dict, path: str, seed: int = 0, columns: int = 3, class_names=None
+) -> str:
+    """One t-SNE panel per entry ``{title: (features [N, D], labels [N])}``, saved as PNG
+    (:func:`embedding_figure`)."""
+    import matplotlib.pyplot as plt
+
+    fig = embedding_figure(panels, seed=seed, columns=columns, class_names=class_names)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

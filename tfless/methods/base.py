@@ -33,6 +33,11 @@ from collections.abc import Mapping
 import keras
 import tensorflow as tf
 
+from tfless.augment import rng
+
+#: Folded into every step seed, so that a step's draws differ from the data pipeline's.
+_STEP_STREAM = 0x5EED
+
 
 def scale_for_replicas(loss):
     """Divides a replica-local mean loss by the number of replicas in sync.
@@ -183,6 +188,61 @@ class Method(keras.Model):
         """
         return []
 
+    # ------------------------------------------------------------- keras model api
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        **kwargs,
+    ):
+        """``keras.Model.compile`` with an optimizer only: the method owns its loss and metrics.
+
+        The loss is :meth:`compute_loss` (or ``train_step``) and the metrics are the method's
+        trackers (:attr:`metrics`), so ``loss``, ``loss_weights``, ``metrics`` and
+        ``weighted_metrics`` are refused with a ``ValueError`` instead of being silently
+        ignored. Other arguments (``jit_compile``, ``steps_per_execution``, ...) pass through.
+        """
+        given = dict(
+            loss=loss, loss_weights=loss_weights, metrics=metrics, weighted_metrics=weighted_metrics
+        )
+        given = {k: v for k, v in given.items() if v is not None}
+        if given:
+            shown = ", ".join(f"{k}={v!r}" for k, v in given.items())
+            raise ValueError(
+                f"{type(self).__name__} computes its own loss and metrics (compute_loss / "
+                f"train_step; it reports {[m.name for m in self.metrics]}), so compile() "
+                f"takes no {shown}. Compile with an optimizer only, e.g. "
+                "method.compile(optimizer=keras.optimizers.Adam(1e-3)); measure the encoder "
+                "with tfless.evaluation.evaluate_encoder."
+            )
+        super().compile(optimizer=optimizer, **kwargs)
+
+    def save(self, filepath, *args, **kwargs):
+        """Refused, before anything is written: a method does not save as one Keras file.
+
+        A method holds built sub-models (encoder, heads, teachers, queues) rather than a
+        config, so it has no ``get_config`` to rebuild it from. Export the encoder with
+        ``tfless.export.export_encoder`` (a verified SavedModel), save the encoder alone
+        with ``method.encoder.save("encoder.keras")``, or keep every variable with
+        ``method.save_weights("method.weights.h5")`` and load them into a method built the
+        same way.
+
+        Raises:
+          NotImplementedError: always, naming those three ways.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__}.save({filepath!r}): a tfless method holds built "
+            "sub-models, not a config, so it cannot be saved as one Keras file (nothing was "
+            "written). Export the trained encoder with tfless.export.export_encoder(method, "
+            "root, name) (a SavedModel serving features, and logits for classifiers), save "
+            "the encoder alone with method.encoder.save('encoder.keras'), or keep all "
+            "variables with method.save_weights('method.weights.h5') and load them into a "
+            "method built the same way."
+        )
+
     # ------------------------------------------------------------------ training
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Returns the replica-local mean loss of the batch dict ``x``.
@@ -217,17 +277,44 @@ class Method(keras.Model):
         """Hook run after the optimizer update (EMA teachers, queues). Default: nothing."""
         return None
 
+    def step_seed(self) -> tf.Tensor:
+        """int64 ``[2]`` seed of the random draws of the current training step.
+
+        Made of the run's seed (``tf.random.set_seed``, which the trainer sets from
+        ``train.seed``; TensorFlow's default graph seed when none is set), the optimizer's
+        step count and, with several replicas, the replica id. A run resumed from a
+        checkpoint therefore draws at step ``n`` what the uninterrupted run drew there, and
+        each replica still draws its own numbers for its own examples.
+        """
+        run_seed = tf.compat.v1.random.get_seed(_STEP_STREAM)[0]
+        optimizer = getattr(self, "optimizer", None)  # None before compile
+        step = 0 if optimizer is None else optimizer.iterations
+        seed = tf.stack([tf.constant(run_seed, tf.int64), tf.cast(step, tf.int64)])
+        # The data pipeline seeds its batches with (run seed, batch index) too.
+        seed = tf.random.experimental.stateless_fold_in(seed, _STEP_STREAM)
+        ctx = tf.distribute.get_replica_context()
+        if ctx is not None and ctx.num_replicas_in_sync > 1:
+            replica = tf.cast(ctx.replica_id_in_sync_group, tf.int64)
+            seed = tf.random.experimental.stateless_fold_in(seed, replica)
+        return seed
+
+    def seeded_step(self):
+        """Context making every :mod:`tfless.augment.rng` draw traced inside it stateless,
+        seeded by :meth:`step_seed`; ``train_step`` runs inside it (overrides should too)."""
+        return rng.seeded(self.step_seed())
+
     def train_step(self, data):
-        with tf.GradientTape() as tape:
-            loss = self.compute_loss(x=data, training=True)
-            scaled = scale_for_replicas(loss)
-            if self.optimizer is not None:
-                scaled = self.optimizer.scale_loss(scaled)
-        variables = self.optimized_variables()
-        grads = tape.gradient(scaled, variables)
-        self.optimizer.apply(grads, variables)
-        self.loss_tracker.update_state(loss)
-        self.after_train_step(data)
+        with self.seeded_step():
+            with tf.GradientTape() as tape:
+                loss = self.compute_loss(x=data, training=True)
+                scaled = scale_for_replicas(loss)
+                if self.optimizer is not None:
+                    scaled = self.optimizer.scale_loss(scaled)
+            variables = self.optimized_variables()
+            grads = tape.gradient(scaled, variables)
+            self.optimizer.apply(grads, variables)
+            self.loss_tracker.update_state(loss)
+            self.after_train_step(data)
         return self.metrics_result()
 
     def metrics_result(self) -> dict:

@@ -47,21 +47,36 @@ def total_steps(config) -> int:
     return steps
 
 
-def _num_data(config, kwargs: dict, num_train: int) -> None:
-    """Fills in or checks ``num_data`` (one slot per training example) against the split."""
-    if kwargs.get("num_data") is None:
-        kwargs["num_data"] = int(num_train)
-    elif int(kwargs["num_data"]) != int(num_train):
+def _num_data(
+    config, kwargs: dict, num_train: int, key: str = "num_data", held_out: int = 0
+) -> None:
+    """Fills in or checks ``kwargs[key]`` (one slot per training example) against the split
+    (``num_train`` examples left after a validation hold-out of ``held_out``)."""
+    if kwargs.get(key) is None:
+        kwargs[key] = int(num_train)
+    elif int(kwargs[key]) != int(num_train):
+        size = f"{num_train} examples"
+        if held_out:
+            size = (
+                f"{num_train + held_out} examples, {num_train} after the validation hold-out "
+                f"of {held_out} (data.val_size)"
+            )
         raise ValueError(
-            f"method.kwargs.num_data={kwargs['num_data']!r} but the training split of "
-            f"{config.data.get('dataset')!r} has {num_train} examples; {config.method.name!r} "
-            "keeps one slot per training example, so set num_data to "
+            f"method.kwargs.{key}={kwargs[key]!r} but the training split of "
+            f"{config.data.get('dataset')!r} has {size}; {config.method.name!r} "
+            f"keeps one slot per training example, so set {key} to "
             f"{num_train} or leave it out (it is then read from the data)."
         )
 
 
 def build_method(
-    config, image_shape, num_classes: int, num_replicas: int = 1, num_train: int | None = None
+    config,
+    image_shape,
+    num_classes: int,
+    num_replicas: int = 1,
+    num_train: int | None = None,
+    label_counts=None,
+    num_held_out: int = 0,
 ) -> Method:
     """Builds backbone + method from ``config.model`` / ``config.method``.
 
@@ -71,9 +86,14 @@ def build_method(
     number of devices, and every replica keeps identical moving averages.
 
     Methods that keep one slot per training example (``num_data``: PIRL's memory bank,
-    DeepCluster's assignments) get ``num_data = num_train`` when the config leaves it
-    out; a config value that disagrees with the training split is refused here, before
-    any step, instead of failing later on an out-of-range index.
+    DeepCluster's assignments; ``num_examples``: label propagation's pseudo-labels) get
+    it set to ``num_train`` when the config leaves it out; a config value that disagrees
+    with the training split is refused here, before any step, instead of failing later on
+    an out-of-range index.
+
+    Methods that take the labeled set's class distribution (``label_distribution``:
+    ReMixMatch's distribution alignment) get ``label_counts`` (examples of each class in
+    the labeled split) normalized, unless the config sets it.
     """
     cls = get_method_class(config.method.name)
     model_kwargs = dict(config.model.get("kwargs", {}) or {})
@@ -85,8 +105,13 @@ def build_method(
     accepts_var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
     if "num_classes" in params and "num_classes" not in kwargs:
         kwargs["num_classes"] = num_classes
-    if "num_data" in params and num_train is not None:
-        _num_data(config, kwargs, num_train)
+    for key in ("num_data", "num_examples"):
+        if key in params and num_train is not None:
+            _num_data(config, kwargs, num_train, key, num_held_out)
+    if "label_distribution" in params and kwargs.get("label_distribution") is None:
+        if label_counts is not None and sum(label_counts) > 0:
+            total = float(sum(label_counts))
+            kwargs["label_distribution"] = [float(n) / total for n in label_counts]
     unknown = [k for k in kwargs if k not in params and not accepts_var_kw]
     if unknown:
         raise ValueError(
@@ -133,6 +158,8 @@ def build_run(
             data.info.num_classes,
             strategy.num_replicas_in_sync,
             num_train=data.num_train,
+            label_counts=data.labeled_class_counts,
+            num_held_out=data.num_val if data.val_source == "train" else 0,
         )
         method.check_inputs(example)
         optimizer = make_optimizer(config.optimizer, total_steps(config))

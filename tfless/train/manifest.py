@@ -1,4 +1,4 @@
-"""The run manifest: resolved config, seeds, label-split hash, versions, git revision.
+"""The run manifest: resolved config, seeds, split hashes, versions, git revision.
 
 ``workdir/manifest.json`` records how a run was made. It is written when the run
 starts, compared with the config of any later start in the same workdir (a resumption
@@ -106,9 +106,16 @@ def run_manifest(
 ) -> dict:
     """The manifest of a run starting (or resuming, ``previous`` set) now.
 
+    Besides the config it records the data the run saw: ``split_hash`` (the labeled
+    positions in the training examples left after the validation hold-out),
+    ``num_labeled``, ``num_train`` (training examples after the hold-out), and the
+    validation split: ``val_source`` (``"validation"``: the dataset's own split,
+    ``"train"``: a hold-out of the training split, None: no validation), ``num_val`` and
+    ``val_hash`` (the held-out positions in the training split).
+
     Args:
       config: the run's config.
-      data: the run's data (split hash, sizes, image shape, classes).
+      data: the run's data (split hashes, sizes, image shape, classes).
       strategy: the run's strategy.
       seed: the run's seed.
       previous: the manifest already in the workdir (its start time is kept), or None.
@@ -120,6 +127,9 @@ def run_manifest(
         "split_hash": data.split_hash,
         "num_labeled": data.num_labeled,
         "num_train": data.num_train,
+        "val_source": data.val_source,
+        "num_val": data.num_val,
+        "val_hash": data.val_hash,
         "image_shape": list(data.image_shape),
         "num_classes": data.info.num_classes,
         "versions": _versions(),

@@ -12,7 +12,8 @@ A workdir holds:
   ``checkpoints/``   ``tf.train.Checkpoint`` of method + optimizer + epoch (resume);
   ``tensorboard/``   TensorBoard logs;
   ``history.json``   per-epoch logs;
-  ``metrics.json``   final metrics (written last: its presence means the run finished).
+  ``metrics.json``   final metrics (written last: its presence means the run finished);
+  ``lock``           held by the one process training in the workdir (its PID and host).
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfless.train import callbacks as cb
+from tfless.train import checkpoints as ckpts
+from tfless.train import final_bn
 from tfless.train.build import Run, build_run, total_steps
+from tfless.train.guards import StopOnNonFinite
 from tfless.train.manifest import MANIFEST, check_workdir, read_manifest, run_manifest
 from tfless.train.strategy import is_chief, is_multiworker, make_strategy, worker_index
+from tfless.train.workdir_lock import WorkdirLock
 
 METRICS = "metrics.json"
 
@@ -78,8 +83,15 @@ def _weights_digest(model) -> str:
 
 
 def _resume_point(workdir: str) -> tuple[str | None, int]:
-    """``(latest checkpoint or None, epochs it finished)`` of the run in ``workdir``."""
-    latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    """``(latest checkpoint or None, epochs it finished)`` of the run in ``workdir``.
+
+    The newest checkpoint that reads cleanly, whatever the state file says; damaged ones
+    are skipped with a warning, and checkpoints of which none reads are refused
+    (:func:`tfless.train.checkpoints.newest_intact`).
+    """
+    latest = ckpts.newest_intact(
+        os.path.join(workdir, "checkpoints"), required=("epoch/.ATTRIBUTES/VARIABLE_VALUE",)
+    )
     if not latest:
         return None, 0
     reader = tf.train.load_checkpoint(latest)
@@ -120,17 +132,33 @@ def train_and_evaluate(
       strategy: a strategy name (none, mirrored, multiworker, tpu), a built
         ``tf.distribute.Strategy``, or None for ``config.train.strategy`` (default none).
 
+    Only one process at a time trains in a workdir (the chief, under ``multiworker``):
+    another one is refused with a :class:`ConfigError` naming the holder's PID and host
+    (:class:`tfless.train.workdir_lock.WorkdirLock`; the lock of a process that died is
+    free). A loss or weight that stops being finite ends the run with
+    :class:`tfless.train.guards.NonFiniteLoss` before that state is checkpointed.
+
     Returns:
       :class:`TrainResult`.
     """
+    with contextlib.ExitStack() as cleanup:
+        return _train_and_evaluate(config, workdir, strategy, cleanup)
+
+
+def _train_and_evaluate(config, workdir: str, strategy, cleanup: contextlib.ExitStack):
+    """:func:`train_and_evaluate`; ``cleanup`` releases the workdir lock at the end."""
     # Everything before the first step: a mistake here is the config's, the data's or
     # the workdir's (ConfigError), not a failure of training.
     with _as_config_error():
         epochs, per_epoch = _epochs(config)
+        final_bn.recompute_mode(config)  # a bad eval.recompute_bn fails before training
         if strategy is None or isinstance(strategy, str):
             strategy = make_strategy(strategy or config.train.get("strategy", "none"))
         chief = is_chief(strategy)
         os.makedirs(workdir, exist_ok=True)
+        if chief:
+            # Other workers write to scratch directories and take no lock.
+            cleanup.enter_context(WorkdirLock(workdir))
         previous = check_workdir(config, workdir)
         seed = int(config.train.get("seed", 0))
         keras.utils.set_random_seed(seed)
@@ -141,6 +169,9 @@ def train_and_evaluate(
         # The run's own directory on the chief; other workers write checkpoints to a
         # scratch directory, as MultiWorkerMirroredStrategy needs every worker to save.
         run_dir = workdir if chief else os.path.join(workdir, f".worker{worker_index(strategy)}")
+        if latest and chief:
+            # A damaged state file would make the manager lose track of the checkpoints.
+            ckpts.repair_state(os.path.join(workdir, "checkpoints"), latest)
         manager = tf.train.CheckpointManager(
             run.checkpoint,
             os.path.join(run_dir, "checkpoints"),
@@ -178,8 +209,12 @@ def _callbacks(config, run: Run, manager, chief_workdir: str | None, initial_epo
     # The method's callbacks (clustering, label propagation) and the online probe come
     # first so the logs they add reach the history and TensorBoard writers.
     callbacks = [
+        # First, so that a NaN loss or weight stops the run before any callback uses it
+        # and before the checkpoint saves it.
+        StopOnNonFinite(manager),
         *cb.extra_callbacks(run.method, run.data, config),
         cb.EpochCheckpoint(manager, run.epoch),
+        cb.QuietInfoLogs(),
     ]
     if run.optimizer.use_ema:
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=False))
@@ -188,8 +223,12 @@ def _callbacks(config, run: Run, manager, chief_workdir: str | None, initial_epo
         callbacks.append(cb.HistoryWriter(history_path, initial_epoch))
         if config.train.get("tensorboard", True):
             callbacks.append(
-                keras.callbacks.TensorBoard(
-                    os.path.join(chief_workdir, "tensorboard"), update_freq="epoch"
+                cb.TensorBoardWriter(
+                    os.path.join(chief_workdir, "tensorboard"),
+                    config,
+                    run.data.train,
+                    log_every=config.train.get("log_every", cb.DEFAULT_LOG_EVERY),
+                    initial_epoch=initial_epoch,
                 )
             )
     return callbacks
@@ -198,7 +237,9 @@ def _callbacks(config, run: Run, manager, chief_workdir: str | None, initial_epo
 def _fit(run: Run, strategy, callbacks, epochs, per_epoch, initial_epoch, verbose) -> dict:
     """Trains epochs ``initial_epoch..epochs``; returns the history (``{}`` if none was left).
 
-    A classifier method is validated on the test split after every epoch.
+    A classifier method is validated after every epoch on the validation split
+    (``data.val_size``; never the test split, which :func:`evaluate_run` scores once at
+    the end); without one there is no per-epoch validation.
     """
     method = run.method
     if initial_epoch >= epochs:
@@ -210,7 +251,7 @@ def _fit(run: Run, strategy, callbacks, epochs, per_epoch, initial_epoch, verbos
         epochs=epochs,
         initial_epoch=initial_epoch,
         steps_per_epoch=per_epoch,
-        validation_data=run.data.test if method.has_classifier else None,
+        validation_data=run.data.val if method.has_classifier else None,
         callbacks=callbacks,
         verbose=verbose,
     )
@@ -228,7 +269,11 @@ def _final_metrics(run: Run, config, strategy, history: dict, chief: bool) -> di
     metrics = {k: float(v[-1]) for k, v in history.items() if len(v)}
     metrics["steps"] = int(run.optimizer.iterations.numpy())
     metrics["epochs"] = int(run.epoch.numpy())
+    metrics["bn_recomputed"] = final_bn.recompute_final_bn(run.method, run.data, config)
     metrics.update(evaluate_run(run.method, run.data, config, strategy, chief=chief))
+    gap = final_bn.accuracy_gap_warning(metrics)
+    if gap:
+        metrics["warnings"] = [gap]
     metrics["weights_digest"] = _weights_digest(run.method)
     return metrics
 
@@ -292,21 +337,28 @@ def restore_method(workdir: str):
     """Rebuilds the method of a finished or interrupted run from its workdir.
 
     The method is built as the run built it (:func:`tfless.train.build.build_run`,
-    without a strategy), then the latest checkpoint is loaded.
+    without a strategy), then the newest checkpoint that reads cleanly is loaded
+    (:func:`tfless.train.checkpoints.newest_intact`), and the batch-norm statistics are
+    measured again when the run's final evaluation measured them
+    (:func:`tfless.train.final_bn.recompute_final_bn`).
 
     Returns:
-      ``(method, config)``; the latest checkpoint's weights are loaded, with the EMA
-      weights in place when the run used ``optimizer.ema``.
+      ``(method, config)``; the checkpoint's weights are loaded, with the EMA weights in
+      place when the run used ``optimizer.ema``.
     """
     import ml_collections
 
     manifest = read_manifest(workdir)
     config = ml_collections.ConfigDict(manifest["config"])
-    latest = tf.train.latest_checkpoint(os.path.join(workdir, "checkpoints"))
+    directory = os.path.join(workdir, "checkpoints")
+    # The newest checkpoint that reads, before the data and the model are built.
+    latest = ckpts.newest_intact(directory)
     if not latest:
-        raise FileNotFoundError(f"No checkpoint in {os.path.join(workdir, 'checkpoints')!r}.")
+        raise FileNotFoundError(f"No checkpoint in {directory!r}.")
     run = build_run(config, seed=int(manifest.get("seed", 0)))
     run.checkpoint.restore(latest).assert_existing_objects_matched()
     if run.optimizer.use_ema:
         run.optimizer.finalize_variable_values(run.method.trainable_variables)
+    # The statistics the run's final evaluation measured (the same images, the same rule).
+    final_bn.recompute_final_bn(run.method, run.data, config)
     return run.method, config

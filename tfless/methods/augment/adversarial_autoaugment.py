@@ -144,36 +144,37 @@ class AdversarialAutoAugment(ClassifierMixin, Method):
         return tf.reduce_mean(per_copy)
 
     def train_step(self, data):
-        images, labels = data["image"], data["label"]
-        actions = self.sample_policies(self.optimizer.iterations)
-        target_vars = self.target_variables
-        with tf.GradientTape() as tape:
-            logits, per_copy, tiled = self.policy_losses(images, labels, actions, True)
-            xent = tf.reduce_mean(per_copy)
-            loss = xent + l2_weight_penalty(target_vars, self.weight_decay)
-            scaled = self.optimizer.scale_loss(scale_for_replicas(loss))
-        self.optimizer.apply(tape.gradient(scaled, target_vars), target_vars)
+        with self.seeded_step():
+            images, labels = data["image"], data["label"]
+            actions = self.sample_policies(self.optimizer.iterations)
+            target_vars = self.target_variables
+            with tf.GradientTape() as tape:
+                logits, per_copy, tiled = self.policy_losses(images, labels, actions, True)
+                xent = tf.reduce_mean(per_copy)
+                loss = xent + l2_weight_penalty(target_vars, self.weight_decay)
+                scaled = self.optimizer.scale_loss(scale_for_replicas(loss))
+            self.optimizer.apply(tape.gradient(scaled, target_vars), target_vars)
 
-        per_policy = tf.reduce_mean(tf.reshape(per_copy, [self.num_policies, -1]), axis=1)
-        context = tf.distribute.get_replica_context()
-        if context is not None:
-            per_policy = context.all_reduce(tf.distribute.ReduceOp.MEAN, per_policy)
-        rewards = adversarial.normalized_rewards(tf.stop_gradient(per_policy))
-        controller_vars = self.controller.trainable_variables
-        with tf.GradientTape() as tape:
-            log_prob, entropy = self.controller.log_prob(actions)
-            controller_loss = -tf.reduce_mean(rewards * log_prob)
-            controller_loss -= self.entropy_weight * tf.reduce_mean(entropy)
-            # Every replica holds the same gradient; the optimizer sums over replicas.
-            controller_scaled = scale_for_replicas(controller_loss)
-        grads = tape.gradient(controller_scaled, controller_vars)
-        self.controller_optimizer.apply(grads, controller_vars)
+            per_policy = tf.reduce_mean(tf.reshape(per_copy, [self.num_policies, -1]), axis=1)
+            context = tf.distribute.get_replica_context()
+            if context is not None:
+                per_policy = context.all_reduce(tf.distribute.ReduceOp.MEAN, per_policy)
+            rewards = adversarial.normalized_rewards(tf.stop_gradient(per_policy))
+            controller_vars = self.controller.trainable_variables
+            with tf.GradientTape() as tape:
+                log_prob, entropy = self.controller.log_prob(actions)
+                controller_loss = -tf.reduce_mean(rewards * log_prob)
+                controller_loss -= self.entropy_weight * tf.reduce_mean(entropy)
+                # Every replica holds the same gradient; the optimizer sums over replicas.
+                controller_scaled = scale_for_replicas(controller_loss)
+            grads = tape.gradient(controller_scaled, controller_vars)
+            self.controller_optimizer.apply(grads, controller_vars)
 
-        self.loss_tracker.update_state(loss)
-        self.xent_tracker.update_state(xent)
-        self.spread_tracker.update_state(tf.reduce_max(per_policy) - tf.reduce_min(per_policy))
-        self.entropy_tracker.update_state(tf.reduce_mean(entropy))
-        self.accuracy_tracker.update_state(tiled, logits)
+            self.loss_tracker.update_state(loss)
+            self.xent_tracker.update_state(xent)
+            self.spread_tracker.update_state(tf.reduce_max(per_policy) - tf.reduce_min(per_policy))
+            self.entropy_tracker.update_state(tf.reduce_mean(entropy))
+            self.accuracy_tracker.update_state(tiled, logits)
         return self.metrics_result()
 
     def current_policy(self, step: int = 0) -> list:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import tensorflow as tf
 
-from tfless.augment import ops
+from tfless.augment import ops, rng
 from tfless.augment.policies import RANDAUGMENT_OPS
 from tfless.methods.augment.child import ChildTrainer
 
@@ -62,7 +62,7 @@ def randaugment_sweep(
         batch = tf.shape(images)[0]
         x = ops.to_float255(images)
         for layer in range(max_layers):
-            pick = tf.random.uniform([batch], 0, len(ops_list), dtype=tf.int32)
+            pick = rng.uniform([batch], 0, len(ops_list), dtype=tf.int32)
             index = tf.where(layer < n, tf.gather(choices, pick), 0)
             x = ops.apply_per_image(x, index, tf.fill([batch], m), names, images.dtype == tf.uint8)
         return ops.from_float255(x, images.dtype)

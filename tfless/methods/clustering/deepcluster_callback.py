@@ -56,6 +56,9 @@ class DeepClusterCallback(keras.callbacks.Callback):
         if epoch % self.every:
             return
         method = self.model
+        # The round (which seeds k-means and the new head) follows the epoch, so a run
+        # resumed at this epoch clusters as the uninterrupted run did.
+        method.rounds = epoch // self.every
         previous = method.last_assignment
         labels = method.recluster(self._features(method))
         if previous is not None:

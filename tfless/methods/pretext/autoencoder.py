@@ -6,6 +6,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from tfless.augment import rng
 from tfless.losses.pretext import reconstruction_loss
 from tfless.methods.pretext.base import PretextMethod, feature_dim_of, image_shape_of
 from tfless.methods.pretext.decoder import upsampling_decoder
@@ -20,10 +21,10 @@ def corrupt(images, noise: str, level: float):
     fraction ``level`` of the pixels (all channels) to 0; ``none``: identity.
     """
     if noise == "gaussian":
-        return tf.clip_by_value(images + level * tf.random.normal(tf.shape(images)), 0.0, 1.0)
+        return tf.clip_by_value(images + level * rng.normal(tf.shape(images)), 0.0, 1.0)
     if noise == "masking":
         shape = tf.concat([tf.shape(images)[:3], [1]], 0)
-        return images * tf.cast(tf.random.uniform(shape) >= level, images.dtype)
+        return images * tf.cast(rng.uniform(shape) >= level, images.dtype)
     return images
 
 

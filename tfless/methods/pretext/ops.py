@@ -14,6 +14,8 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tfless.augment import rng
+
 # ----------------------------------------------------------------------- rotation
 
 
@@ -110,7 +112,8 @@ def jigsaw_tiles(images, permutations, grid: int = 3, tile_fraction: float = 64 
       grid: tiles per side.
       tile_fraction: tile side / cell side; ``1 - tile_fraction`` of the cell is the
         budget for the random jitter, which also leaves gaps between tiles.
-      seed: optional stateless seed ``[2]`` (for tests); default stateful random ops.
+      seed: optional stateless seed ``[2]`` (for tests); default :mod:`tfless.augment.rng`
+        draws (stateless inside a training step).
 
     Returns:
       ``(tiles [B, grid*grid, t, t, C], labels int32 [B])``: ``tiles[b, i]`` is source tile
@@ -122,8 +125,8 @@ def jigsaw_tiles(images, permutations, grid: int = 3, tile_fraction: float = 64 
     batch = tf.shape(images)[0]
     perms = tf.constant(permutations, tf.int32)
     if seed is None:
-        jitter = tf.random.uniform([batch, n, 2], 0, cell - tile + 1, dtype=tf.int32)
-        labels = tf.random.uniform([batch], 0, len(permutations), dtype=tf.int32)
+        jitter = rng.uniform([batch, n, 2], 0, cell - tile + 1, dtype=tf.int32)
+        labels = rng.uniform([batch], 0, len(permutations), dtype=tf.int32)
     else:
         jitter = tf.random.stateless_uniform([batch, n, 2], seed, 0, cell - tile + 1, tf.int32)
         labels = tf.random.stateless_uniform(
@@ -185,7 +188,7 @@ def context_pairs(images, patch: int, gap: int, jitter: int, seed=None):
 
     def uniform(shape, hi, k):
         if seed is None:
-            return tf.random.uniform(shape, 0, hi, dtype=tf.int32)
+            return rng.uniform(shape, 0, hi, dtype=tf.int32)
         return tf.random.stateless_uniform(shape, seed + k, 0, hi, dtype=tf.int32)
 
     origin = tf.stack([uniform([batch], h - span + 1, 0), uniform([batch], w - span + 1, 1)], -1)
@@ -203,8 +206,8 @@ def color_drop(patches, seed=None):
     of the kept channel's standard deviation. ``[N, p, p, 3] -> [N, p, p, 3]``."""
     n = tf.shape(patches)[0]
     if seed is None:
-        keep = tf.random.uniform([n], 0, 3, dtype=tf.int32)
-        noise = tf.random.normal(tf.shape(patches))
+        keep = rng.uniform([n], 0, 3, dtype=tf.int32)
+        noise = rng.normal(tf.shape(patches))
     else:
         keep = tf.random.stateless_uniform([n], seed, 0, 3, dtype=tf.int32)
         noise = tf.random.stateless_normal(tf.shape(patches), seed + 1)

@@ -6,10 +6,10 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from tfless.augment import rng
 from tfless.losses.consistency import (
     linear_rampup,
     mixmatch_mixup,
-    sample_beta,
     sharpen,
     soft_cross_entropy,
     softmax_mse,
@@ -99,8 +99,8 @@ class MixMatch(SemiMethod):
         all_x = ops.concatenate([x] + views, axis=0)
         all_y = ops.concatenate([y] + [q] * k, axis=0)
         n = ops.shape(all_x)[0]
-        perm = tf.random.shuffle(tf.range(n))
-        lam = sample_beta([n], self.alpha)
+        perm = rng.shuffle(tf.range(n))
+        lam = rng.beta([n], self.alpha)
         mixed_x, mixed_y = mixmatch_mixup(
             all_x, all_y, ops.take(all_x, perm, axis=0), ops.take(all_y, perm, axis=0), lam
         )

@@ -7,13 +7,13 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
+from tfless.augment import rng
 from tfless.augment.ctaugment import CTAugment
 from tfless.layers.momentum import momentum_update
 from tfless.losses.consistency import (
     distribution_alignment,
     linear_rampup,
     mixmatch_mixup,
-    sample_beta,
     sharpen,
     soft_cross_entropy,
 )
@@ -229,12 +229,12 @@ class ReMixMatch(SemiMethod):
         all_x = ops.concatenate([x_strong] + u_strong, axis=0)
         all_y = ops.concatenate([y] + [q] * self.num_strong, axis=0)
         n = ops.shape(all_x)[0]
-        perm = tf.random.shuffle(tf.range(n))
-        lam = sample_beta([n], self.alpha)
+        perm = rng.shuffle(tf.range(n))
+        lam = rng.beta([n], self.alpha)
         mixed_x, mixed_y = mixmatch_mixup(
             all_x, all_y, ops.take(all_x, perm, axis=0), ops.take(all_y, perm, axis=0), lam
         )
-        rot_k = tf.random.uniform([n_unl], 0, 4, dtype=tf.int32)
+        rot_k = rng.uniform([n_unl], 0, 4, dtype=tf.int32)
         u_rot = rotate_batch(u_strong[0], rot_k)
 
         feats = self.encoder(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 from keras import ops
 
+from tfless.augment import rng
 from tfless.layers.batchnorm import preserve_bn_statistics
 from tfless.losses.consistency import entropy_logits, kl_divergence_logits, vat_direction
 from tfless.methods.semi.common import SemiMethod
@@ -89,9 +91,9 @@ class VAT(SemiMethod):
         # The perturbed passes normalize with batch statistics but do not move the running
         # averages (the authors' ``update_batch_stats=False``): only the clean pass does.
         with preserve_bn_statistics(self):
-            d = vat_direction(
-                logits_fn, x_u, logits_u, xi=self.xi, num_iterations=self.num_iterations
-            )
+            # Drawn through rng, so that a step's start resumes exactly.
+            start = rng.normal(tf.shape(x_u), dtype=x_u.dtype)
+            d = vat_direction(logits_fn, x_u, logits_u, self.xi, self.num_iterations, initial=start)
             logits_adv = logits_fn(x_u + self.eps * d)
         lds = kl_divergence_logits(ops.stop_gradient(logits_u), logits_adv)
         ent = entropy_logits(logits_u)

@@ -1,5 +1,7 @@
 """The local server's REST API: TF Serving's URLs, bodies and ``{"error": ...}`` answers."""
 
+import base64
+import json
 import os
 import re
 
@@ -8,6 +10,8 @@ import pytest
 import requests
 
 from tfless import serving
+from tfless.serving.rest_server import _fast_numeric_body
+from tfless.serving.validation import json_array
 
 SHAPE = (16, 16, 1)
 
@@ -78,3 +82,54 @@ def test_oversized_body_gets_413(root, post):
     with serving.LocalServer(store, max_body_bytes=1000) as srv:
         response = post(srv, {"instances": GOOD})
         assert response.status_code == 413 and "split the batch" in response.json()["error"]
+
+
+def test_columnar_inputs_answer_outputs_like_instances(server, post):
+    rows = post(server, {"instances": GOOD}).json()["predictions"]
+    for inputs in ({"image": GOOD}, GOOD):
+        response = post(server, {"inputs": inputs})
+        assert response.status_code == 200 and set(response.json()) == {"outputs"}
+        np.testing.assert_array_equal(response.json()["outputs"], rows)
+
+
+def _b64(images):
+    return [{"b64": base64.b64encode(im.tobytes()).decode()} for im in images]
+
+
+def test_b64_values_are_raw_uint8_pixels(server, post, reference):
+    images = (reference[0][:3] * 255).round().astype(np.uint8)
+    want = reference[1]("serving_uint8", "feature_vector", images)
+    for body in (
+        {"signature_name": "serving_uint8", "instances": _b64(images)},
+        {"signature_name": "serving_uint8", "instances": [{"image": v} for v in _b64(images)]},
+        {"signature_name": "serving_uint8", "inputs": {"image": _b64(images)}},
+    ):
+        response = post(server, body)
+        assert response.status_code == 200, response.json()
+        got = next(iter(response.json().values()))
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    for body, match in [
+        ({"instances": _b64(images)}, "uint8 inputs only"),
+        ({"signature_name": "serving_uint8", "instances": _b64(images[:, :5])}, "square"),
+        (
+            {"signature_name": "serving_uint8", "instances": [_b64(images)[0], {"b64": "@@"}]},
+            "instance 1: bad base64",
+        ),
+    ]:
+        response = post(server, body)
+        assert response.status_code == 400 and re.search(match, response.json()["error"])
+
+
+def test_256_images_round_trip_identical_values(server):
+    x = np.random.default_rng(3).random((256, *SHAPE), dtype=np.float32)
+    assert json.loads(json_array(x)) == x.tolist()
+    assert np.array_equal(np.asarray(json.loads(json_array(x, 9)), np.float32), x)
+    head = b'{"signature_name": "serving_default", "instances": '
+    raw = bytearray(head + json_array(x, 9).encode())
+    _, rows, parsed = _fast_numeric_body(raw + b"}")
+    assert rows and np.array_equal(parsed.astype(np.float32), x)
+    assert _fast_numeric_body(raw.replace(b"],[", b"],[[", 1) + b"}") is None  # ragged
+    with serving.FeatureClient(server.url, "digits", batch_size=256) as rest:
+        got = rest.predict(x)
+    with serving.FeatureClient(server.grpc_target, "digits", protocol="grpc") as grpc:
+        assert np.array_equal(got, grpc.predict(x))

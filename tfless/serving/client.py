@@ -10,6 +10,7 @@ import numpy as np
 
 from tfless import export_format as fmt
 from tfless.serving.errors import ServingConnectionError, ServingError
+from tfless.serving.validation import json_array
 
 DEFAULT_SIGNATURE = fmt.FEATURE_SIGNATURE
 
@@ -124,7 +125,10 @@ class FeatureClient:
         import requests
 
         # Bytes, not str: http.client then sends headers and body in one segment.
-        data = None if payload is None else json.dumps(payload).encode()
+        if payload is None or isinstance(payload, bytes):
+            data = payload  # a body already encoded (see _predict_rest)
+        else:
+            data = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
         delay = self.backoff
         for attempt in range(self.max_retries + 1):
@@ -259,16 +263,19 @@ class FeatureClient:
     __call__ = predict
 
     def _predict_rest(self, batch, signature, output_key) -> np.ndarray:
-        values = batch.tolist()
+        # The JSON text of the batch straight from the array: nested Python lists of floats
+        # and their encoding cost more than the model does for a large batch.
+        values = json_array(batch, float32_digits=9)  # the server reads float32 as float32
+        sig = json.dumps(signature)
         if self.request_format == "instances":
-            payload = {"signature_name": signature, "instances": values}
+            payload = f'{{"signature_name":{sig},"instances":{values}}}'.encode()
             body = self._rest("POST", self._model_url() + ":predict", payload)
             result = body.get("predictions")
             if isinstance(result, list) and result and isinstance(result[0], dict):
                 key = output_key or _single_key(result[0])
                 result = [row[key] for row in result]
         else:
-            payload = {"signature_name": signature, "inputs": values}
+            payload = f'{{"signature_name":{sig},"inputs":{values}}}'.encode()
             body = self._rest("POST", self._model_url() + ":predict", payload)
             result = body.get("outputs")
             if isinstance(result, dict):

@@ -1,16 +1,22 @@
 """TF Serving's REST API over a model store.
 
 URL routing (``/v1/models/NAME[/versions/N|/labels/L][:predict|/metadata]``), the row
-(``instances``) and columnar (``inputs``) bodies, and ``{"error": ...}`` answers.
+(``instances``) and columnar (``inputs``) bodies, base64 ``{"b64": ...}`` values for uint8
+inputs (raw pixels; see :func:`~tfless.serving.validation.validate_inputs`), and
+``{"error": ...}`` answers.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import http.server
 import json
 import re
 import socket
+import threading
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,7 +24,13 @@ import numpy as np
 from tfless.serving.errors import RequestError, bad_request, not_found
 from tfless.serving.limits import auto_max_body_bytes
 from tfless.serving.store import LoadedModel, Signature
-from tfless.serving.validation import signature_of, validate_inputs
+from tfless.serving.validation import (
+    _json_template,
+    is_b64,
+    json_array,
+    signature_of,
+    validate_inputs,
+)
 
 
 def _parse_rest_predict(sig: Signature, body: Any) -> tuple[dict, bool]:
@@ -43,12 +55,12 @@ def _parse_rest_predict(sig: Signature, body: Any) -> tuple[dict, bool]:
         rows = body["instances"]
         if not isinstance(rows, list) or not rows:
             raise bad_request("'instances' must be a non-empty list of instances.")
-        if all(isinstance(r, dict) for r in rows):
+        if all(isinstance(r, dict) and not is_b64(r) for r in rows):
             keys = {frozenset(r) for r in rows}
             if len(keys) != 1:
                 raise bad_request("Every instance must have the same named inputs.")
             named = {k: [r[k] for r in rows] for k in rows[0]}
-        elif any(isinstance(r, dict) for r in rows):
+        elif any(isinstance(r, dict) and not is_b64(r) for r in rows):
             raise bad_request("Mixed named and unnamed instances.")
         elif len(names) == 1:
             named = {names[0]: rows}
@@ -65,16 +77,112 @@ def _parse_rest_predict(sig: Signature, body: Any) -> tuple[dict, bool]:
     return validate_inputs(sig, named), False
 
 
-def _format_rest_outputs(outputs: dict[str, np.ndarray], row_format: bool) -> dict:
-    if row_format:
-        if len(outputs) == 1:
-            return {"predictions": next(iter(outputs.values())).tolist()}
+def _format_rest_outputs(outputs: dict[str, np.ndarray], row_format: bool) -> bytes:
+    """The response body: ``{"predictions": ...}`` (rows) or ``{"outputs": ...}`` (columns).
+
+    Arrays are written by :func:`json_array` straight into the JSON text: building nested
+    Python lists and encoding them took most of a large batch's time.
+    """
+    if row_format and len(outputs) > 1:
         keys = sorted(outputs)
         n = len(next(iter(outputs.values())))
-        return {"predictions": [{k: outputs[k][i].tolist() for k in keys} for i in range(n)]}
-    if len(outputs) == 1:
-        return {"outputs": next(iter(outputs.values())).tolist()}
-    return {"outputs": {k: v.tolist() for k, v in outputs.items()}}
+        rows = [
+            "{" + ",".join(f"{json.dumps(k)}:{json_array(outputs[k][i])}" for k in keys) + "}"
+            for i in range(n)
+        ]
+        text = '{"predictions":[' + ",".join(rows) + "]}"
+    elif len(outputs) == 1:
+        key = "predictions" if row_format else "outputs"
+        text = f'{{"{key}":{json_array(next(iter(outputs.values())))}}}'
+    else:
+        cols = ",".join(f"{json.dumps(k)}:{json_array(v)}" for k, v in sorted(outputs.items()))
+        text = '{"outputs":{' + cols + "}}"
+    return text.encode()
+
+
+_FAST_HEAD = re.compile(
+    rb'\s*\{\s*(?:"signature_name"\s*:\s*"(?P<sig>[A-Za-z0-9_.\-]*)"\s*,\s*)?'
+    rb'"(?P<key>instances|inputs)"\s*:\s*(?=\[)'
+)
+# Number characters become "0" and whitespace goes: "[[0.5, 1], [2,3]]" -> "[[000,0],[0,0]]".
+_MARK_NUMBERS = bytes.maketrans(b"123456789.eE+-", b"0" * 14)
+_BRACKETS_TO_SPACES = bytes.maketrans(b"[]", b"  ")
+
+
+def _skeleton_shape(skel: bytes) -> tuple | None:
+    """The shape of a regular nested list from its brackets and commas; None if ragged."""
+    depth = len(skel) - len(skel.lstrip(b"["))
+    if depth < 1:
+        return None
+    shape = []
+    for k in range(depth, 0, -1):  # k: bracket levels inside the first array counted
+        end = skel.find(b"]" * k)
+        if end < 0:
+            return None
+        segment = skel[depth - k : end]
+        shape.append(segment.count(b"]" * (k - 1) + b",") + 1)
+    if skel != _json_template(tuple(shape), "").encode():
+        return None
+    return tuple(shape)
+
+
+def _fast_numeric_body(raw: bytearray) -> tuple[str | None, bool, np.ndarray] | None:
+    """``{"signature_name": ..., "instances"|"inputs": <numbers>}`` without nested lists.
+
+    A body that is one regular array of plain numbers (what :class:`FeatureClient` sends) is
+    read by NumPy's C parser, shape taken from its brackets; anything else (named inputs,
+    b64, ragged, malformed, non-numbers) returns None for the general JSON path, which also
+    gives every error message.
+    """
+    head = _FAST_HEAD.match(raw)
+    end = len(raw.rstrip())
+    if head is None or raw[end - 1 : end] != b"}":
+        return None
+    text = bytes(raw[head.end() : end - 1]).rstrip()
+    marked = text.translate(_MARK_NUMBERS, b" \t\r\n")
+    if marked.translate(None, b"[],0") or any(e in marked for e in (b"[,", b",,", b",]", b"[]")):
+        return None  # other characters, or an empty value or list
+    if (shape := _skeleton_shape(marked.translate(None, b"0"))) is None:
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # a bad number ends parsing early
+        values = np.fromstring(text.translate(_BRACKETS_TO_SPACES), dtype=np.float64, sep=",")
+    if values.size != int(np.prod(shape)) or values.size == 0:
+        return None
+    if not any(c in text for c in (b".", b"e", b"E")):
+        values = values.astype(np.int64)  # as json.loads would read integers
+    sig = head["sig"].decode() if head["sig"] is not None else None
+    return sig, head["key"] == b"instances", values.reshape(shape)
+
+
+_gc_lock = threading.Lock()
+_gc_pausers = 0
+_gc_was_enabled = False
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """No cyclic garbage collection while a request body becomes arrays.
+
+    A batch of images parses into ~10^5 nested lists, and creating that many containers
+    triggers collections that walk the server's whole heap (TensorFlow's objects included):
+    in a loaded server they took longer than parsing itself. The lists hold no cycles and
+    are freed by reference counting as soon as the arrays exist. Counted, since requests
+    overlap: the collector resumes when the last one is done.
+    """
+    global _gc_pausers, _gc_was_enabled
+    with _gc_lock:
+        if _gc_pausers == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_pausers += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pausers -= 1
+            if _gc_pausers == 0 and _gc_was_enabled:
+                gc.enable()
 
 
 def _reject_constant(name):
@@ -113,10 +221,11 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
         if getattr(self.server, "verbose", False):
             super().log_message(format, *args)
 
-    def _send(self, status: int, payload: dict) -> None:
+    def _send(self, status: int, payload: dict | bytes) -> None:
+        """Answers ``payload``: a dict to encode, or a JSON body already encoded."""
         with self.server.count_lock:
             self.server.request_count += 1
-        data = json.dumps(payload).encode()
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -236,7 +345,7 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
         except OSError:
             pass
 
-    def _predict(self, length: int) -> dict:
+    def _predict(self, length: int) -> bytes:
         name, version, label, verb = self._route("POST")
         if verb != ":predict":
             raise bad_request(
@@ -254,16 +363,23 @@ class RestHandler(http.server.BaseHTTPRequestHandler):
             )
         raw = self._read_body(length)
         with self.server.slots.hold():
-            try:
-                body = json.loads(raw, parse_constant=_reject_constant)
-            except (ValueError, UnicodeDecodeError) as e:
-                raise bad_request(f"JSON Parse error: {e}") from None
-            del raw
-            sig = signature_of(
-                model, body.get("signature_name") if isinstance(body, dict) else None
-            )
-            inputs, rows = _parse_rest_predict(sig, body)
-            del body
+            fast = _fast_numeric_body(raw)
+            if fast is not None:
+                sig = signature_of(model, fast[0])
+                if len(sig.inputs) == 1:
+                    inputs = validate_inputs(sig, {next(iter(sig.inputs)): fast[2]})
+                    return _format_rest_outputs(model.run(sig.name, inputs), fast[1])
+            with _gc_paused():
+                try:
+                    body = json.loads(raw, parse_constant=_reject_constant)
+                except (ValueError, UnicodeDecodeError) as e:
+                    raise bad_request(f"JSON Parse error: {e}") from None
+                del raw
+                sig = signature_of(
+                    model, body.get("signature_name") if isinstance(body, dict) else None
+                )
+                inputs, rows = _parse_rest_predict(sig, body)
+                del body
             return _format_rest_outputs(model.run(sig.name, inputs), rows)
 
     def do_POST(self):  # named by http.server

@@ -8,13 +8,13 @@ Training cases (one per method family, each a ``configs/<method>/digits.py`` run
 to ``--steps`` steps with a checkpoint every ``--every``):
 
 * ``uninterrupted``: the reference run; its ``weights_digest`` (``metrics.json``).
-* ``kill -9``: ``--kills`` runs, each killed with SIGKILL at a random moment (uniform over
-  the reference run's wall time, so before, during or after a checkpoint write), then
+* ``kill -9``: ``--kills`` runs, each killed with SIGKILL at a random moment (uniform
+  over 10-80% of the reference run's wall time: before, during or after a checkpoint), then
   started again with the same command until it finishes. It survives when the final
   ``weights_digest`` equals the reference's.
 * ``damaged checkpoint`` (first family only): the newest checkpoint of a finished run is
-  truncated and the run restarted with more steps; it must resume from the previous
-  checkpoint and say so, not start over.
+  truncated and the same command run again; it must skip that checkpoint (with a
+  warning), resume from the one before and end with the uninterrupted run's weights.
 * ``two runs, one workdir`` (first family only): a second ``tfless-train`` on a workdir a
   live run holds must exit 2 at once, naming the holder.
 
@@ -129,7 +129,7 @@ def family_cases(name: str, config: str, args, rng: random.Random, tmp: str) -> 
     ]
     for k in range(args.kills):
         workdir = os.path.join(tmp, f"{name.split()[0]}-kill{k}")
-        delay = rng.uniform(0.1 * wall, 0.95 * wall)
+        delay = rng.uniform(0.1 * wall, 0.8 * wall)
         t0 = time.perf_counter()
         info = _killed_run(_command(config, workdir, args.steps, args.every), workdir, delay)
         digest = _digest(workdir)
@@ -148,26 +148,33 @@ def family_cases(name: str, config: str, args, rng: random.Random, tmp: str) -> 
     return rows
 
 
-def damaged_checkpoint_case(config: str, args, tmp: str) -> dict:
-    """Truncates the newest checkpoint of a finished run, then asks for more steps."""
+def damaged_checkpoint_case(config: str, args, tmp: str, reference: str | None) -> dict:
+    """Truncates the newest checkpoint of a finished run and runs the same command again:
+    it must skip that checkpoint, resume from the one before, and end with ``reference``
+    (the uninterrupted run's digest)."""
     workdir = os.path.join(tmp, "damaged")
-    _run(_command(config, workdir, args.every * 2, args.every))
-    newest = sorted(glob.glob(os.path.join(workdir, "checkpoints", "ckpt-*.index")))
+    cmd = _command(config, workdir, args.steps, args.every)
+    _run(cmd)
+    newest = sorted(
+        glob.glob(os.path.join(workdir, "checkpoints", "ckpt-*.index")),
+        key=lambda p: int(p.rsplit("-", 1)[1].split(".")[0]),
+    )
     if not newest:
-        return {"case": "damaged checkpoint", "result": "no checkpoint written", "ok": False}
-    data = glob.glob(newest[-1].replace(".index", ".data-*"))
-    for path in data:
+        return {"case": "damaged newest checkpoint", "result": "no checkpoint", "ok": False}
+    for path in glob.glob(newest[-1].replace(".index", ".data-*")):
         with open(path, "r+b") as f:
             f.truncate(max(1, os.path.getsize(path) // 3))
     os.remove(os.path.join(workdir, "metrics.json"))
-    done = _run(_command(config, workdir, args.every * 3, args.every))
-    manifest = json.load(open(os.path.join(workdir, "manifest.json")))
-    resumed = manifest.get("resumed_from_epoch", manifest.get("resumed_from"))
-    ok = done.returncode == 0 and resumed not in (None, 0)
-    said = [ln for ln in done.stderr.splitlines() if "skip" in ln.lower()][:1]
+    done = _run(cmd)
+    with open(os.path.join(workdir, "manifest.json")) as f:
+        resumed = json.load(f).get("resumed_from_epoch")
+    digest = _digest(workdir)
+    said = [ln.strip()[:120] for ln in done.stderr.splitlines() if "skip" in ln.lower()][:1]
+    ok = done.returncode == 0 and resumed not in (None, 0) and digest == reference
     return {
         "case": "damaged newest checkpoint",
-        "result": f"exit {done.returncode}, resumed from epoch {resumed}; {said}",
+        "result": f"exit {done.returncode}, resumed from epoch {resumed}, digest {digest}"
+        f"{'' if digest == reference else f' != {reference}'}; {said}",
         "ok": ok,
     }
 
@@ -313,8 +320,9 @@ def main(argv=None) -> int:
         for short in chosen:
             rows += family_cases(SHORT[short], FAMILIES[SHORT[short]], args, rng, tmp)
         first = FAMILIES[SHORT[chosen[0]]]
+        reference = rows[0]["result"].removeprefix("digest ")
         rows.append(workdir_lock_case(first, args, tmp))
-        rows.append(damaged_checkpoint_case(first, args, tmp))
+        rows.append(damaged_checkpoint_case(first, args, tmp, reference))
         if not args.skip_load:
             rows += load_case(tmp)
     finally:

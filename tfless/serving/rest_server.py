@@ -25,9 +25,9 @@ from tfless.serving.errors import RequestError, bad_request, not_found
 from tfless.serving.limits import auto_max_body_bytes
 from tfless.serving.store import LoadedModel, Signature
 from tfless.serving.validation import (
-    _json_template,
     is_b64,
     json_array,
+    json_template,
     signature_of,
     validate_inputs,
 )
@@ -121,7 +121,7 @@ def _skeleton_shape(skel: bytes) -> tuple | None:
             return None
         segment = skel[depth - k : end]
         shape.append(segment.count(b"]" * (k - 1) + b",") + 1)
-    if skel != _json_template(tuple(shape), "").encode():
+    if skel != json_template(tuple(shape), "").encode():
         return None
     return tuple(shape)
 

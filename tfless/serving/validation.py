@@ -69,7 +69,7 @@ def _to_array(value, key: str, dtype: np.dtype, shape: tuple, value_range) -> np
 
 
 @functools.lru_cache(maxsize=8)
-def _json_template(shape: tuple, spec: str) -> str:
+def json_template(shape: tuple, spec: str) -> str:
     """A ``%``-format string writing an array of ``shape`` as nested JSON lists."""
     text = spec
     for size in reversed(shape):
@@ -95,7 +95,7 @@ def json_array(arr: np.ndarray, float32_digits: int = 17) -> str:
         spec = f"%.{float32_digits}g" if arr.dtype == np.float32 else "%.17g"
     else:
         spec = "%d"
-    return _json_template(arr.shape, spec) % tuple(arr.ravel().tolist())
+    return json_template(arr.shape, spec) % tuple(arr.ravel().tolist())
 
 
 def is_b64(value: Any) -> bool:

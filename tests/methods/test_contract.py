@@ -5,6 +5,7 @@ import glob
 import inspect
 import os
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -12,6 +13,7 @@ import tensorflow as tf
 import tfless.methods
 from tests.testing import tiny_encoder
 from tfless.configs import load_config
+from tfless.data import BUILTIN_DATASETS
 from tfless.data.pipelines import build_data
 from tfless.methods import METHODS, ClassifierMixin, Method, Supervised
 from tfless.methods.base import batch_key_paths, missing_input_keys, scale_for_replicas
@@ -125,21 +127,41 @@ def _keep(batch, input_keys):
     return out
 
 
-def test_every_registered_method_has_a_digits_config():
-    names = {load_config(f"{path}:smoke").method.name for path in DIGITS_CONFIGS}
-    assert set(METHODS) <= names
+def _smoke_configs_by_method() -> dict:
+    """``{method name: path}``: each method's digits config, else its first config on a
+    built-in dataset (families that need many classes train on ``glyphs``)."""
+    paths = sorted(glob.glob(os.path.join(ROOT, "configs", "*", "*.py")))
+    paths.sort(key=lambda p: os.path.basename(p) != "digits.py")
+    found = {}
+    for path in paths:
+        config = load_config(f"{path}:smoke")
+        if config.data.dataset in BUILTIN_DATASETS:
+            found.setdefault(config.method.name, path)
+    return found
 
 
-@pytest.mark.parametrize(
-    "path", DIGITS_CONFIGS, ids=[os.path.basename(os.path.dirname(p)) for p in DIGITS_CONFIGS]
-)
-def test_declared_keys_match_the_digits_smoke_batch(path):
+SMOKE_CONFIGS = _smoke_configs_by_method()
+
+
+def test_every_registered_method_has_a_config_on_a_built_in_dataset():
+    assert set(METHODS) <= set(SMOKE_CONFIGS)
+
+
+@pytest.mark.parametrize("name", sorted(SMOKE_CONFIGS))
+def test_declared_keys_match_the_smoke_batch_and_a_mixed_precision_step_trains(name):
     """The smoke config's first batch has every declared key, and the declared keys are
-    all the loss reads: the loss runs on the batch cut down to them."""
-    config = load_config(f"{path}:smoke")
+    all the loss reads: the loss runs on the batch cut down to them. The method is built
+    in ``mixed_bfloat16`` and one training step on the batch gives a finite loss."""
+    config = load_config(f"{SMOKE_CONFIGS[name]}:smoke")
+    with config.unlocked():
+        config.train.precision = "mixed_bfloat16"
     data = build_data(config.data, seed=0)
     batch = next(iter(data.train.take(1)))
     method = build_method(config, data.image_shape, data.info.num_classes, num_train=data.num_train)
     method.check_inputs(batch)
     loss = method.compute_loss(x=_keep(batch, method.input_keys), training=False)
     assert np.isfinite(float(loss))
+    method.compile(optimizer=keras.optimizers.SGD(0.01))
+    logs = method.train_step(batch)
+    assert np.isfinite(float(logs["loss"])), logs
+    assert int(method.optimizer.iterations.numpy()) == 1

@@ -19,6 +19,9 @@ from tfless.train.callbacks import write_json_atomic
         ("optimizer.learning_rate", -0.01, r"learning_rate must be a finite number > 0.*-0.01"),
         ("optimizer.learning_rate", math.nan, r"learning_rate must be a finite number > 0.*nan"),
         ("optimizer.learning_rate", 0.0, r"learning_rate must be a finite number > 0.*0.0"),
+        ("train.precision", "float16", r"train.precision='float16'.*mixed_bfloat16"),
+        ("train.steps_per_execution", 0, r"steps_per_execution must be an integer >= 1.*got 0"),
+        ("train.steps_per_execution", 7, r"steps_per_execution=7 must divide train.eval_every"),
     ],
 )
 def test_impossible_values_are_refused_before_training(tmp_path, key, value, message):

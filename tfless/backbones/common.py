@@ -30,11 +30,15 @@ def batch_norm(
 
 
 def finish(inputs, x, name: str, pool: bool) -> keras.Model:
-    """Global-average-pools the map (unless ``pool=False``) into the named ``features`` output."""
+    """Global-average-pools the map (unless ``pool=False``) into the named ``features`` output.
+
+    The output is float32 under a mixed-precision policy too, so heads, losses and
+    exports built on the features compute in float32 (:mod:`tfless.train.precision`).
+    """
     if pool:
-        x = keras.layers.GlobalAveragePooling2D(name="features")(x)
+        x = keras.layers.GlobalAveragePooling2D(name="features", dtype="float32")(x)
     else:
-        x = keras.layers.Identity(name="features")(x)
+        x = keras.layers.Identity(name="features", dtype="float32")(x)
     model = keras.Model(inputs, x, name=name)
     model.feature_dim = int(x.shape[-1])
     return model

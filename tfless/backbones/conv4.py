@@ -30,7 +30,7 @@ def conv4(
         x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
     if pool:
         return finish(inputs, x, name, pool=True)
-    x = keras.layers.Flatten(name="features")(x)
+    x = keras.layers.Flatten(name="features", dtype="float32")(x)
     model = keras.Model(inputs, x, name=name)
     model.feature_dim = int(x.shape[-1])
     return model

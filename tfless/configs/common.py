@@ -113,6 +113,11 @@ def digits_base() -> ml_collections.ConfigDict:
     c.train.seed = 0
     c.train.strategy = "none"
     c.train.jit_compile = False
+    # float32 | mixed_bfloat16 | mixed_float16: the backbone's compute dtype
+    # (tfless.train.precision says what stays float32).
+    c.train.precision = "float32"
+    # Training steps fused into one call (must divide eval_every and log_every).
+    c.train.steps_per_execution = 1
     c.train.verbose = 1
     c.train.tensorboard = True
     # Steps between TensorBoard scalar points (loss, learning rate, method metrics).

@@ -159,6 +159,10 @@ class Method(keras.Model):
     #: trainer validates with it and reports ``test_accuracy``.
     has_classifier: bool = False
 
+    #: Why the training step cannot compile with XLA (``jit_compile=True``), in one line;
+    #: None when it can. The trainer then trains without XLA and warns with this reason.
+    xla_unsupported: str | None = None
+
     def __init__(self, encoder: keras.Model, name: str | None = None, **kwargs):
         super().__init__(name=name, **kwargs)
         self.encoder = encoder

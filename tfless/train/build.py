@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import logging
 
 import keras
 import tensorflow as tf
@@ -17,6 +18,7 @@ import tensorflow as tf
 from tfless.backbones import build_backbone
 from tfless.data import pipelines
 from tfless.methods import Method, get_method_class
+from tfless.train import precision as precision_lib
 from tfless.train.optimizers import make_optimizer
 
 
@@ -45,6 +47,40 @@ def total_steps(config) -> int:
     if steps < 1:
         raise ValueError(f"train.steps must be >= 1; got {steps!r}.")
     return steps
+
+
+def steps_per_execution(config) -> int:
+    """``config.train.steps_per_execution`` (default 1): training steps fused into one call.
+
+    Raises ``ValueError`` below 1, or when it does not divide ``train.eval_every`` and
+    ``train.log_every`` (an evaluation or a TensorBoard point would fall inside a fused
+    call, where Keras cannot stop).
+    """
+    value = config.train.get("steps_per_execution", 1)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"train.steps_per_execution must be an integer >= 1; got {value!r}.")
+    for key in ("eval_every", "log_every"):
+        every = config.train.get(key)
+        if value > 1 and every and int(every) % value:
+            raise ValueError(
+                f"train.steps_per_execution={value} must divide train.{key}={every}: Keras "
+                f"runs {value} steps per call and reports only at the end of a call."
+            )
+    return value
+
+
+def jit_compile(config, method: Method) -> bool:
+    """``config.train.jit_compile``, unless the method's step cannot compile with XLA: then
+    False, with a warning giving the method's one-line reason (``xla_unsupported``)."""
+    wanted = bool(config.train.get("jit_compile", False))
+    if wanted and method.xla_unsupported:
+        logging.warning(
+            "train.jit_compile: %s trains without XLA: %s.",
+            type(method).__name__,
+            method.xla_unsupported,
+        )
+        return False
+    return wanted
 
 
 def _num_data(
@@ -91,6 +127,9 @@ def build_method(
     with the training split is refused here, before any step, instead of failing later on
     an out-of-range index.
 
+    The backbone computes in ``config.train.precision`` (float32 features out); the method
+    and its own layers are built in float32 (:mod:`tfless.train.precision`).
+
     Methods that take the labeled set's class distribution (``label_distribution``:
     ReMixMatch's distribution alignment) get ``label_counts`` (examples of each class in
     the labeled split) normalized, unless the config sets it.
@@ -99,7 +138,10 @@ def build_method(
     model_kwargs = dict(config.model.get("kwargs", {}) or {})
     if num_replicas > 1 and "bn_synchronized" not in model_kwargs:
         model_kwargs["bn_synchronized"] = True
-    encoder = build_backbone(config.model.backbone, image_shape, **model_kwargs)
+    precision = precision_lib.check_precision(config.train.get("precision", "float32"))
+    with precision_lib.dtype_policy(precision):
+        encoder = build_backbone(config.model.backbone, image_shape, **model_kwargs)
+    encoder = precision_lib.float32_features(encoder)
     kwargs = dict(config.method.get("kwargs", {}) or {})
     params = inspect.signature(cls.__init__).parameters
     accepts_var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
@@ -162,9 +204,14 @@ def build_run(
             num_held_out=data.num_val if data.val_source == "train" else 0,
         )
         method.check_inputs(example)
-        optimizer = make_optimizer(config.optimizer, total_steps(config))
+        optimizer = precision_lib.loss_scaled(
+            make_optimizer(config.optimizer, total_steps(config)),
+            config.train.get("precision", "float32"),
+        )
         method.compile(
-            optimizer=optimizer, jit_compile=bool(config.train.get("jit_compile", False))
+            optimizer=optimizer,
+            jit_compile=jit_compile(config, method),
+            steps_per_execution=steps_per_execution(config),
         )
         method.build_from_batch(example)
         method.built = True

@@ -18,6 +18,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from tfless.train.precision import uses_ema
+
 
 def _logs(method) -> dict:
     return {m.name: float(m.result()) for m in method.metrics}
@@ -39,6 +41,7 @@ def distributed_fit(
     validation_data: tf.data.Dataset | None = None,
     callbacks=(),
     verbose: int = 1,
+    steps_per_execution: int = 1,
 ) -> dict:
     """Trains ``method`` (already built and compiled in ``strategy.scope()``).
 
@@ -47,16 +50,25 @@ def distributed_fit(
       epochs, steps_per_epoch, initial_epoch: as in ``keras.Model.fit``.
       validation_data: finite dataset evaluated at the end of each epoch.
       callbacks: Keras callbacks.
+      steps_per_execution: training steps run in one ``tf.function`` call, as Keras'
+        ``compile(steps_per_execution=...)``; callbacks see every ``steps_per_execution``-th
+        batch end, with its step index. Must divide ``steps_per_epoch``.
 
     Returns:
       ``history`` dict ``{name: [value per epoch]}`` like ``History.history``.
     """
+    if steps_per_epoch % steps_per_execution:
+        raise ValueError(
+            f"steps_per_execution={steps_per_execution} must divide "
+            f"steps_per_epoch={steps_per_epoch}."
+        )
     dist = strategy.experimental_distribute_dataset(dataset)
     iterator = iter(dist)
 
     @tf.function
-    def train_step(it):
-        strategy.run(method.train_step, args=(next(it),))
+    def train_steps(it):
+        for _ in tf.range(steps_per_execution):
+            strategy.run(method.train_step, args=(next(it),))
 
     cbs = keras.callbacks.CallbackList(
         list(callbacks),
@@ -73,11 +85,11 @@ def distributed_fit(
     for epoch in range(initial_epoch, epochs):
         _reset(method)
         cbs.on_epoch_begin(epoch)
-        for step in range(steps_per_epoch):
-            cbs.on_train_batch_begin(step)
-            train_step(iterator)
+        for first in range(0, steps_per_epoch, steps_per_execution):
+            cbs.on_train_batch_begin(first)
+            train_steps(iterator)
             logs = _logs(method)
-            cbs.on_train_batch_end(step, logs)
+            cbs.on_train_batch_end(first + steps_per_execution - 1, logs)
         epoch_logs = dict(logs)
         if validation_data is not None:
             cbs.on_test_begin()
@@ -88,7 +100,7 @@ def distributed_fit(
         if method.stop_training:
             break
     cbs.on_train_end(logs)
-    if method.optimizer.use_ema:
+    if uses_ema(method.optimizer):
         method.optimizer.finalize_variable_values(method.trainable_variables)
     history = next(c for c in cbs.callbacks if isinstance(c, keras.callbacks.History))
     return history.history

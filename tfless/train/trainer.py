@@ -31,9 +31,10 @@ import tensorflow as tf
 from tfless.train import callbacks as cb
 from tfless.train import checkpoints as ckpts
 from tfless.train import final_bn
-from tfless.train.build import Run, build_run, total_steps
+from tfless.train.build import Run, build_run, steps_per_execution, total_steps
 from tfless.train.guards import StopOnNonFinite
 from tfless.train.manifest import MANIFEST, check_workdir, read_manifest, run_manifest
+from tfless.train.precision import check_precision, uses_ema
 from tfless.train.strategy import is_chief, is_multiworker, make_strategy, worker_index
 from tfless.train.workdir_lock import WorkdirLock
 
@@ -152,6 +153,8 @@ def _train_and_evaluate(config, workdir: str, strategy, cleanup: contextlib.Exit
     with _as_config_error():
         epochs, per_epoch = _epochs(config)
         final_bn.recompute_mode(config)  # a bad eval.recompute_bn fails before training
+        check_precision(config.train.get("precision", "float32"))
+        steps_per_execution(config)
         if strategy is None or isinstance(strategy, str):
             strategy = make_strategy(strategy or config.train.get("strategy", "none"))
         chief = is_chief(strategy)
@@ -216,7 +219,7 @@ def _callbacks(config, run: Run, manager, chief_workdir: str | None, initial_epo
         cb.EpochCheckpoint(manager, run.epoch),
         cb.QuietInfoLogs(),
     ]
-    if run.optimizer.use_ema:
+    if uses_ema(run.optimizer):
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=False))
     if chief_workdir is not None:
         history_path = os.path.join(chief_workdir, "history.json")
@@ -243,7 +246,7 @@ def _fit(run: Run, strategy, callbacks, epochs, per_epoch, initial_epoch, verbos
     """
     method = run.method
     if initial_epoch >= epochs:
-        if run.optimizer.use_ema:
+        if uses_ema(run.optimizer):
             # A finished run restored from its checkpoint: put the EMA weights in place.
             run.optimizer.finalize_variable_values(method.trainable_variables)
         return {}
@@ -258,7 +261,10 @@ def _fit(run: Run, strategy, callbacks, epochs, per_epoch, initial_epoch, verbos
     if is_multiworker(strategy):
         from tfless.train.loop import distributed_fit
 
-        return distributed_fit(method, strategy, run.data.train, **kwargs)
+        spe = int(getattr(method, "steps_per_execution", 1) or 1)
+        return distributed_fit(
+            method, strategy, run.data.train, steps_per_execution=spe, **kwargs
+        )
     # The tf.data stream is shuffled by the pipeline; Keras' own shuffle flag does not
     # apply to datasets and only warns.
     return method.fit(run.data.train, shuffle=False, **kwargs).history
@@ -320,8 +326,9 @@ def evaluate_run(method, data, config, strategy=None, chief: bool = True) -> dic
     classifier = has_classifier(method)
     features = _protocols(config, classifier)
     protocols = (("accuracy",) if classifier else ()) + (features if chief else ())
+    fewshot = fewshot_metrics(method, data, config) if chief else {}
     if not protocols:
-        return {}
+        return fewshot
     train = to_arrays(data.raw_train, indices=data.labeled_indices) if chief and features else None
     run_test_steps = None
     if strategy is not None and is_multiworker(strategy):
@@ -330,7 +337,39 @@ def evaluate_run(method, data, config, strategy=None, chief: bool = True) -> dic
         def run_test_steps(model, ds):
             return distributed_evaluate(model, strategy, ds)
 
-    return evaluate_encoder(method, train, data.test, protocols, run_test_steps=run_test_steps)
+    results = evaluate_encoder(method, train, data.test, protocols, run_test_steps=run_test_steps)
+    return {**results, **fewshot}
+
+
+def fewshot_metrics(method, data, config) -> dict:
+    """N-way K-shot accuracy (mean and 95% CI) of a few-shot method (one with
+    ``episode_logits``) on the novel classes of ``data.test`` (``data.val`` when
+    ``config.fewshot.split`` is ``validation``), with the episodes of ``config.fewshot``
+    (default: 5-way 1-shot, 15 queries, 600 episodes); ``{}`` for other methods.
+    """
+    if not callable(getattr(method, "episode_logits", None)):
+        return {}
+    from tfless.data import to_arrays
+    from tfless.evaluation.fewshot import FewShotSettings, evaluate_fewshot
+
+    fs = config.get("fewshot") or {}
+    split = fs.get("split", "test")
+    source = {"test": data.test, "validation": data.val}.get(split)
+    if source is None:
+        raise ValueError(
+            f"fewshot.split={split!r}: expected 'test', or 'validation' with data.val_size set."
+        )
+    settings = FewShotSettings(
+        ways=int(fs.get("ways", 5)),
+        shots=(int(fs.get("shots", 1)),),
+        queries=int(fs.get("queries", 15)),
+        episodes=int(fs.get("episodes", 600)),
+        heads=tuple(fs.get("heads", ())),
+        rotations=bool(fs.get("rotations", False)),
+        seed=int(fs.get("seed", 0)),
+    )
+    images, labels = to_arrays(source.unbatch())
+    return evaluate_fewshot(method, images, labels, settings)
 
 
 def restore_method(workdir: str):
@@ -357,7 +396,7 @@ def restore_method(workdir: str):
         raise FileNotFoundError(f"No checkpoint in {directory!r}.")
     run = build_run(config, seed=int(manifest.get("seed", 0)))
     run.checkpoint.restore(latest).assert_existing_objects_matched()
-    if run.optimizer.use_ema:
+    if uses_ema(run.optimizer):
         run.optimizer.finalize_variable_values(run.method.trainable_variables)
     # The statistics the run's final evaluation measured (the same images, the same rule).
     final_bn.recompute_final_bn(run.method, run.data, config)

@@ -53,6 +53,7 @@ class AdversarialAutoAugment(ClassifierMixin, Method):
     """
 
     input_keys = ("image", "label")
+    xla_unsupported = "its policy sampler draws with StatelessMultinomial, which XLA on CPU lacks"
 
     def __init__(
         self,

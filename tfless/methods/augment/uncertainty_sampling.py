@@ -48,6 +48,7 @@ class UncertaintySampling(ClassifierMixin, Method):
     """
 
     input_keys = ("image", "label")
+    xla_unsupported = "keeping the hardest copy of each image uses DynamicStitch, which XLA lacks"
 
     def __init__(
         self,

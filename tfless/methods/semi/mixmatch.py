@@ -50,6 +50,8 @@ class MixMatch(SemiMethod):
       weight_decay: coupled L2 coefficient on kernels (0: the recipe decays in the optimizer).
     """
 
+    xla_unsupported = "MixUp pairs examples with StatelessShuffle, which XLA on CPU lacks"
+
     unlabeled_keys = ("views",)
 
     def __init__(

@@ -98,6 +98,8 @@ class ReMixMatch(SemiMethod):
       weight_decay: coupled L2 coefficient on kernels.
     """
 
+    xla_unsupported = "MixUp pairs examples with StatelessShuffle, which XLA on CPU lacks"
+
     def __init__(
         self,
         encoder: keras.Model,

@@ -91,7 +91,6 @@ def _build(config):
         steps_per_execution=int(config.train.steps_per_execution),
         jit_compile=bool(config.train.jit_compile),
     )
-    method.build_from_batch(batch)
     return method, ds, batch
 
 

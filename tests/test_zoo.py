@@ -125,10 +125,10 @@ def test_every_registry_entry_names_a_real_method_and_config():
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"method": "protonet"}, "names method 'protonet', which is not registered"),
+        ({"method": "prototypical"}, "names method 'prototypical', which is not registered"),
         (
-            {"config": {"file": "configs/protonet/omniglot.py", "arg": None}},
-            "names config 'configs/protonet/omniglot.py', which does not exist",
+            {"config": {"file": "configs/prototypical/omniglot.py", "arg": None}},
+            "names config 'configs/prototypical/omniglot.py', which does not exist",
         ),
         # A config that exists but does not build what the entry says.
         ({"method": "moco"}, "names method 'moco' but its config .* trains 'supervised'"),

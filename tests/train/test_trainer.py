@@ -125,7 +125,7 @@ def test_killed_run_resumes_from_checkpoint_to_the_same_step_count_and_weights(t
         ("train.strategy", "horovod", "Unknown strategy 'horovod'"),
         ("data.labels_per_class", 500, "num_per_class=500 is larger"),
         ("optimizer.name", "adagrad", "Unknown optimizer 'adagrad'"),
-        ("data.pipeline", "episodes", "Unknown data.pipeline 'episodes'"),
+        ("data.pipeline", "episodic", "Unknown data.pipeline 'episodic'"),
         ("train.eval_every", 7, "must be a multiple of train.eval_every=7"),
     ],
 )

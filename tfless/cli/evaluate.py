@@ -18,6 +18,11 @@ parameters of ``tfless.evaluation.DEFAULTS`` unless a flag changes them:
   few_label  the linear probe fit on N labels per class (default 10).
   finetune   encoder + Dense fine-tuned with 1% / 10% / 100% of the labels.
   plot       t-SNE of the test features coloured by class (PNG).
+  fewshot    N-way K-shot accuracy (mean and 95% CI over episodes, 15 queries per class)
+             on the test split's classes with ProtoNet / Baseline / Baseline++ heads on
+             frozen features (``--fewshot_ways``, ``--fewshot_shots``,
+             ``--fewshot_episodes``, ``--fewshot_heads``; e.g. ``--dataset=glyphs``,
+             whose test classes are novel).
 
 Writes ``<out>/eval.json``, ``<out>/eval.md`` and, with ``plot``, ``<out>/embedding.png``.
 Without ``--out``, ``plot`` on a training run writes ``<workdir>/embedding_<dataset>.png``
@@ -63,6 +68,20 @@ _FEW_LABEL = flags.DEFINE_list(
     "few_label_per_class",
     [str(n) for n in DEFAULTS.few_label_per_class],
     "Labels per class of the few_label probes.",
+)
+_FEWSHOT_WAYS = flags.DEFINE_integer(
+    "fewshot_ways", DEFAULTS.fewshot_ways, "N of the fewshot protocol's test episodes."
+)
+_FEWSHOT_SHOTS = flags.DEFINE_list(
+    "fewshot_shots", [str(k) for k in DEFAULTS.fewshot_shots], "K values of the fewshot protocol."
+)
+_FEWSHOT_EPISODES = flags.DEFINE_integer(
+    "fewshot_episodes", DEFAULTS.fewshot_episodes, "Test episodes of the fewshot protocol."
+)
+_FEWSHOT_HEADS = flags.DEFINE_list(
+    "fewshot_heads",
+    list(DEFAULTS.fewshot_heads),
+    "Heads on frozen features of the fewshot protocol (protonet, baseline, baseline_pp).",
 )
 _DATA_DIR = flags.DEFINE_string("data_dir", None, "TFDS data directory.")
 _PRECISE_BN = flags.DEFINE_boolean(
@@ -197,6 +216,7 @@ def evaluate(
     few_label_per_class=DEFAULTS.few_label_per_class,
     data_dir: str | None = None,
     precise_bn: bool = False,
+    fewshot: dict | None = None,
 ) -> dict:
     """Runs the protocols on a SavedModel export or a training run; see the module doc.
 
@@ -204,6 +224,8 @@ def evaluate(
     (from its manifest; ``image_size`` / ``channels`` still override the size); the
     probes fit on the dataset's whole training split and are scored on its test split.
     A SavedModel is evaluated on ``dataset`` (default :data:`DEFAULT_DATASET`).
+    ``fewshot`` overrides ``fewshot_*`` fields of the protocol settings (``ways``, ``shots``,
+    ``episodes``, ``heads``, ...): the ``fewshot`` protocol's episodes on the test split.
 
     Returns:
       the results dict (also written to ``out`` when given).
@@ -229,6 +251,12 @@ def evaluate(
     data_dir = data_dir or run.get("data_dir")
     plot_path = _plot_path(protocols, out, workdir, dataset)
     settings = _settings(knn_k, knn_temperature, finetune_steps, few_label_per_class)
+    if fewshot:
+        import dataclasses
+
+        settings = dataclasses.replace(
+            settings, **{f"fewshot_{k}": v for k, v in dict(fewshot).items()}
+        )
     encoder, shape, dim, results = _source(saved_model, workdir, run)
     size = image_size or (shape[0] if shape[0] == shape[1] and shape[0] else None)
     if size is None:
@@ -290,6 +318,12 @@ def _evaluate_from_flags() -> dict:
         few_label_per_class=_FEW_LABEL.value,
         data_dir=_DATA_DIR.value,
         precise_bn=_PRECISE_BN.value,
+        fewshot=dict(
+            ways=_FEWSHOT_WAYS.value,
+            shots=tuple(int(k) for k in _FEWSHOT_SHOTS.value),
+            episodes=_FEWSHOT_EPISODES.value,
+            heads=tuple(_FEWSHOT_HEADS.value),
+        ),
     )
 
 

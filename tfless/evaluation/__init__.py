@@ -1,5 +1,5 @@
 """Evaluation of any encoder: the method's own accuracy, linear probe, weighted kNN,
-few-label probe, fine-tuning, t-SNE plots.
+few-label probe, fine-tuning, t-SNE plots, N-way K-shot episodes (``fewshot``).
 
 :func:`evaluate_encoder` runs the protocols; the trainer, ``tfless-eval`` and the
 model zoo all go through it, with the parameters of :data:`DEFAULTS` unless they pass
@@ -21,6 +21,8 @@ _WHERE = {
     "feature_fn": "features",
     "keras_encoder": "features",
     "finetune": "finetuning",
+    "FewShotSettings": "fewshot",
+    "evaluate_fewshot": "fewshot",
     "label_subset": "finetuning",
     "trainable_copy": "finetuning",
     "knn_features": "knn",
@@ -42,6 +44,7 @@ _WHERE = {
 
 __all__ = [
     "DEFAULTS",
+    "FewShotSettings",
     "PROTOCOLS",
     "OnlineLinearProbe",
     "ProtocolSettings",
@@ -50,6 +53,7 @@ __all__ = [
     "embedding_grid",
     "embedding_plot",
     "evaluate_encoder",
+    "evaluate_fewshot",
     "extract_features",
     "feature_fn",
     "finetune",

@@ -17,6 +17,10 @@ Protocols and the metrics they report:
                  of the labels (``finetune_<p>%``, ``finetune_labels_<p>%``).
   ``plot``       t-SNE of the test features coloured by class, saved as PNG
                  (``embedding_plot``: its path).
+  ``fewshot``    N-way K-shot accuracy on ``test`` (novel classes): mean over episodes and
+                 its 95% confidence interval, for heads on frozen features and a few-shot
+                 method's own ``episode_logits`` (``fewshot_5way1shot_protonet_accuracy``,
+                 ``..._ci95``, ...; see :mod:`tfless.evaluation.fewshot`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import tensorflow as tf
 from tfless.data.arrays import to_arrays
 from tfless.data.splits import labeled_unlabeled_split
 from tfless.evaluation.features import extract_features, feature_fn, keras_encoder
+from tfless.evaluation.fewshot import FewShotSettings, evaluate_fewshot
 from tfless.evaluation.finetuning import finetune, recompute_batch_norm
 from tfless.evaluation.knn import knn_features
 from tfless.evaluation.linear_probe import linear_probe_features
@@ -222,9 +227,9 @@ def evaluate_encoder(
         (batched or not; other keys are ignored) or an ``(images, labels)`` pair of
         arrays; images float32 ``[N, H, W, C]`` in [0, 1], labels int ``[N]``. ``train``
         fits the probes, kNN memory and fine-tuning; ``test`` is where accuracy is
-        measured. ``train`` may be None when only ``accuracy`` and ``plot`` run. A method's own
-        ``accuracy`` runs over ``test`` as batched (arrays and unbatched datasets are
-        batched by ``settings.batch_size``).
+        measured. ``train`` may be None when only ``accuracy``, ``plot`` and ``fewshot``
+        run. A method's own ``accuracy`` runs over ``test`` as batched (arrays and
+        unbatched datasets are batched by ``settings.batch_size``).
       protocols: some of :data:`PROTOCOLS`.
       settings: protocol parameters (default :data:`tfless.evaluation.DEFAULTS`).
       precise_bn: before the feature protocols, set the encoder's batch-norm moving
@@ -258,7 +263,7 @@ def evaluate_encoder(
     if not rest and not precise_bn:
         return results
     # Only the t-SNE plot does without training data (it embeds the test features).
-    if train is None and (precise_bn or set(rest) - {"plot"}):
+    if train is None and (precise_bn or set(rest) - {"plot", "fewshot"}):
         raise ValueError(f"train data is None; the protocols {rest} need it.")
     test = _as_arrays(test, "test")
     train = None if train is None else _as_arrays(train, "train")
@@ -269,4 +274,19 @@ def evaluate_encoder(
         results.update(_feature_protocols(fn, train, test, rest, settings, plot_path, plot_title))
     if "finetune" in rest:
         results.update(_finetune(source, train, test, settings))
+    if "fewshot" in rest:
+        results.update(evaluate_fewshot(model, *test, fewshot_settings(settings)))
     return results
+
+
+def fewshot_settings(s: ProtocolSettings) -> FewShotSettings:
+    """The ``fewshot`` protocol's episodes from the ``fewshot_*`` fields of ``s``."""
+    return FewShotSettings(
+        ways=s.fewshot_ways,
+        shots=tuple(s.fewshot_shots),
+        queries=s.fewshot_queries,
+        episodes=s.fewshot_episodes,
+        heads=tuple(s.fewshot_heads),
+        rotations=s.fewshot_rotations,
+        seed=s.seed,
+    )

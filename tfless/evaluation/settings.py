@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 #: Protocol names of :func:`tfless.evaluation.evaluate_encoder`.
-PROTOCOLS = ("accuracy", "linear", "knn", "few_label", "finetune", "plot")
+PROTOCOLS = ("accuracy", "linear", "knn", "few_label", "finetune", "plot", "fewshot")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,7 +39,16 @@ class ProtocolSettings:
       finetune_learning_rate: Adam learning rate of the fine-tuning.
       finetune_precise_bn: after fine-tuning, recompute batch-norm statistics on the
         labeled subset (see :func:`tfless.evaluation.finetuning.recompute_batch_norm`).
-      seed: seed of the label subsets, the fine-tuned head and the t-SNE.
+      fewshot_ways: N of the ``fewshot`` protocol's test episodes (5 in every paper).
+      fewshot_shots: K values, one evaluation each (1 and 5 in every paper).
+      fewshot_queries: query images per class (15, as in Chen et al. 2019, "A Closer Look
+        at Few-shot Classification", arXiv:1904.04232, and the papers it re-implements).
+      fewshot_episodes: episodes averaged (600, same papers).
+      fewshot_heads: heads on frozen features (``protonet``, ``baseline``,
+        ``baseline_pp``; see :mod:`tfless.evaluation.fewshot`).
+      fewshot_rotations: the test classes' 90/180/270-degree rotations count as classes
+        (Omniglot's protocol).
+      seed: seed of the label subsets, the fine-tuned head, the t-SNE and the episodes.
       batch_size: images per forward pass (feature extraction, classifier accuracy).
     """
 
@@ -53,6 +62,12 @@ class ProtocolSettings:
     finetune_batch_size: int = 64
     finetune_learning_rate: float = 1e-3
     finetune_precise_bn: bool = True
+    fewshot_ways: int = 5
+    fewshot_shots: tuple[int, ...] = (1, 5)
+    fewshot_queries: int = 15
+    fewshot_episodes: int = 600
+    fewshot_heads: tuple[str, ...] = ("protonet", "baseline", "baseline_pp")
+    fewshot_rotations: bool = False
     seed: int = 0
     batch_size: int = 256
 

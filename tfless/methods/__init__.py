@@ -21,6 +21,18 @@ from tfless.methods.augment import (
 from tfless.methods.base import ClassifierMixin, Method
 from tfless.methods.clustering import CLUSTERING_METHODS, DeepCluster
 from tfless.methods.contrastive import AMDIM, CONTRASTIVE_METHODS, CPC, PIRL, MoCo, SimCLR
+from tfless.methods.fewshot import (
+    FEWSHOT_METHODS,
+    MAML,
+    MANN,
+    SNAIL,
+    Baseline,
+    BaselinePP,
+    MatchingNet,
+    MetaLSTM,
+    ProtoNet,
+)
+from tfless.methods.generative import GENERATIVE_METHODS, NRM, CycleGAN
 from tfless.methods.pretext import (
     PRETEXT_METHODS,
     Autoencoder,
@@ -39,7 +51,23 @@ from tfless.methods.semi import (
     PseudoLabel,
     ReMixMatch,
 )
+from tfless.methods.sla import (
+    SLA,
+    SLA_METHODS,
+    SLASelfDistillation,
+    TransformAugmentation,
+    TransformMultiTask,
+)
 from tfless.methods.supervised import Supervised
+
+# Not in METHODS: these read generated equations, not images, and train with fit_symbolic.
+from tfless.methods.symbolic import (
+    SYMBOLIC_METHODS,
+    FunctionEvaluator,
+    SequenceLSTMVerifier,
+    TreeLSTMVerifier,
+)
+from tfless.methods.weak import WEAK_METHODS, BiT, MultiTag, NoisyLabel
 
 METHODS: dict[str, type[Method]] = {
     "supervised": Supervised,
@@ -48,6 +76,10 @@ METHODS: dict[str, type[Method]] = {
     **CONTRASTIVE_METHODS,
     **CLUSTERING_METHODS,
     **AUGMENT_METHODS,
+    **FEWSHOT_METHODS,
+    **SLA_METHODS,
+    **WEAK_METHODS,
+    **GENERATIVE_METHODS,
 }
 
 
@@ -61,27 +93,48 @@ def get_method_class(name: str) -> type[Method]:
 __all__ = [
     "AMDIM",
     "CPC",
+    "MAML",
+    "MANN",
     "METHODS",
     "PIRL",
     "VAT",
     "AdversarialAutoAugment",
     "Autoencoder",
+    "Baseline",
+    "BaselinePP",
+    "BiT",
     "ClassifierMixin",
     "Colorization",
     "ContextPrediction",
+    "CycleGAN",
     "DeepCluster",
     "FixMatch",
+    "FunctionEvaluator",
     "Jigsaw",
     "LabelPropagation",
+    "MatchingNet",
     "MeanTeacher",
+    "MetaLSTM",
     "Method",
     "MixMatch",
     "MoCo",
+    "MultiTag",
+    "NRM",
+    "NoisyLabel",
+    "ProtoNet",
     "PseudoLabel",
     "ReMixMatch",
     "Rotation",
+    "SLA",
+    "SNAIL",
+    "SLASelfDistillation",
     "SimCLR",
+    "SYMBOLIC_METHODS",
+    "SequenceLSTMVerifier",
     "Supervised",
+    "TransformAugmentation",
+    "TransformMultiTask",
+    "TreeLSTMVerifier",
     "UncertaintySampling",
     "get_method_class",
 ]

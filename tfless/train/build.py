@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 from tfless.backbones import build_backbone
-from tfless.data import pipelines
+from tfless.data import episodes, pipelines
 from tfless.methods import Method, get_method_class
 from tfless.train import precision as precision_lib
 from tfless.train.optimizers import make_optimizer
@@ -193,6 +193,8 @@ def build_run(
     data = pipelines.build_data(config.data, seed=seed, skip_batches=skip_batches)
     example = next(iter(data.train.take(1)))
     pipelines.check_batch(example, data.image_shape)
+    if isinstance(example, dict) and "support_image" in example:
+        episodes.check_episode_stream(example, strategy.num_replicas_in_sync)
     with strategy.scope():
         method = build_method(
             config,

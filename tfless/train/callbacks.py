@@ -169,6 +169,9 @@ def _image_batches(batch, prefix: str = "") -> list:
     elif getattr(batch, "shape", None) is not None and len(batch.shape) == 4:
         if batch.shape[-1] in (1, 3) and batch.dtype in (tf.float32, tf.uint8):
             found.append((prefix.rstrip("/"), batch))
+    elif getattr(batch, "shape", None) is not None and len(batch.shape) == 5:
+        # Few-shot meta-batches [episodes, N*K, H, W, C]: the first episode's images.
+        found += _image_batches(batch[0], prefix)
     return found
 
 

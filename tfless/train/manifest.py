@@ -111,7 +111,9 @@ def run_manifest(
     ``num_labeled``, ``num_train`` (training examples after the hold-out), and the
     validation split: ``val_source`` (``"validation"``: the dataset's own split,
     ``"train"``: a hold-out of the training split, None: no validation), ``num_val`` and
-    ``val_hash`` (the held-out positions in the training split).
+    ``val_hash`` (the held-out positions in the training split). ``label_noise`` is what
+    ``data.label_noise`` corrupted (kind, rate, seed, counts and a hash of the noisy
+    labels; None without it).
 
     Args:
       config: the run's config.
@@ -130,6 +132,7 @@ def run_manifest(
         "val_source": data.val_source,
         "num_val": data.num_val,
         "val_hash": data.val_hash,
+        "label_noise": getattr(data, "label_noise", None),
         "image_shape": list(data.image_shape),
         "num_classes": data.info.num_classes,
         "versions": _versions(),

@@ -262,9 +262,7 @@ def _fit(run: Run, strategy, callbacks, epochs, per_epoch, initial_epoch, verbos
         from tfless.train.loop import distributed_fit
 
         spe = int(getattr(method, "steps_per_execution", 1) or 1)
-        return distributed_fit(
-            method, strategy, run.data.train, steps_per_execution=spe, **kwargs
-        )
+        return distributed_fit(method, strategy, run.data.train, steps_per_execution=spe, **kwargs)
     # The tf.data stream is shuffled by the pipeline; Keras' own shuffle flag does not
     # apply to datasets and only warns.
     return method.fit(run.data.train, shuffle=False, **kwargs).history

@@ -1,0 +1,23 @@
+"""SLA+SD (a self-distilled single head, one-pass inference) on the built-in digits.
+
+Command:
+  tfless-train --config=configs/sla_sd/digits.py --workdir=/tmp/tfless/sla_sd_digits
+
+The objective ``sla_sd`` of ``configs/sla/digits.py`` as its own config (the registry's
+``sla_sd`` method). Args (comma-separated): ``transforms=NAME`` (``rotation``, the default,
+or ``rotation2`` on gray digits), ``imbalance=R``, ``balanced``, ``smoke``.
+
+Metric: test accuracy; measured at equal compute against the other objectives by
+``python benchmarks/sla.py`` (benchmarks/results/sla.md). Recipe and runtime: as
+``configs/sla/digits.py`` (Lee, Hwang & Shin, ICML 2020, arXiv 1910.05872).
+"""
+
+from tfless.configs import common, sla
+
+
+def get_config(arg: str | None = None):
+    parsed = sla.parse_arg(arg, objective="sla_sd")
+    c = sla.sla_config(parsed)
+    if parsed.smoke:
+        common.digits_smoke(c, steps=6, batch_size=16)
+    return common.locked(c)

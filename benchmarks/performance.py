@@ -141,7 +141,7 @@ def _plain_keras(batch, precision: str, spe: int = 1):
     return model, ds
 
 
-def step_variants(steps: int, rounds: int) -> dict:
+def step_variants(steps: int, rounds: int, methods=None) -> dict:
     """Part 1 and 2: every method x variant, and plain Keras, in the same rounds."""
     from _timing import count_images
 
@@ -149,6 +149,11 @@ def step_variants(steps: int, rounds: int) -> dict:
     specs = dict(METHOD_CONFIGS)
     if os.path.exists(os.path.join(ROOT, "configs", FEWSHOT_CONFIG)):
         specs["protonet"] = FEWSHOT_CONFIG
+    if methods:
+        unknown = sorted(set(methods) - set(specs))
+        if unknown:
+            raise SystemExit(f"--methods: unknown {unknown}; expected some of {sorted(specs)}.")
+        specs = {name: spec for name, spec in specs.items() if name in methods}
     for method, spec in specs.items():
         for variant, values in _variants().items():
             config = _config(spec, values, cifar_shape=method != "protonet")
@@ -230,7 +235,9 @@ def _markdown(result: dict) -> str:
         "# Performance: precision, fused steps, XLA, input pipeline",
         "",
         f"`python benchmarks/performance.py --steps {result['steps']} --rounds "
-        f"{result['rounds']} --accuracy_seeds {result['accuracy_seeds']}`; one process, "
+        f"{result['rounds']} --accuracy_seeds {result['accuracy_seeds']}"
+        + (f" --methods {result['methods']}" if result["methods"] else "")
+        + "`; one process, "
         "interleaved rounds, medians; ratios to each method's float32 step.",
         "",
         "| method | float32 images/s | " + " | ".join(f"{v} (x)" for v in variants[1:]) + " |",
@@ -240,19 +247,21 @@ def _markdown(result: dict) -> str:
         base = row["float32"]
         ratios = " | ".join(f"{row[v] / base:.2f}" if v in row else "-" for v in variants[1:])
         lines.append(f"| {method} | {base:.1f} | {ratios} |")
-    sup, plain = result["steps_table"]["supervised"], result["steps_table"]["plain keras"]
-    lines += [
-        "",
-        "tfless supervised step / plain Keras step: "
-        f"float32 {sup['float32'] / plain['float32']:.2f}, {low} {sup[low] / plain[low]:.2f}.",
-        "",
-    ]
+    sup, plain = result["steps_table"].get("supervised"), result["steps_table"].get("plain keras")
+    if sup and plain:
+        lines += [
+            "",
+            "tfless supervised step / plain Keras step: "
+            f"float32 {sup['float32'] / plain['float32']:.2f}, {low} {sup[low] / plain[low]:.2f}.",
+            "",
+        ]
     p = result["pipeline"]
-    lines.append(
-        f"FixMatch CIFAR-10 input pipeline ({p['images_per_batch']} images per batch): "
-        f"{p['pipeline_batches_per_second']:.2f} batches/s vs the float32 step's "
-        f"{p['float32_steps_per_second']:.3f} steps/s: **{p['ratio']:.1f}x**."
-    )
+    if p:
+        lines.append(
+            f"FixMatch CIFAR-10 input pipeline ({p['images_per_batch']} images per batch): "
+            f"{p['pipeline_batches_per_second']:.2f} batches/s vs the float32 step's "
+            f"{p['float32_steps_per_second']:.3f} steps/s: **{p['ratio']:.1f}x**."
+        )
     acc = result["accuracy"]
     if acc:
         lines += [
@@ -270,16 +279,24 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=6, help="steps timed per round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
-    parser.add_argument("--pipeline_batches", type=int, default=5)
+    parser.add_argument("--pipeline_batches", type=int, default=5, help="0 skips part 3")
     parser.add_argument("--accuracy_seeds", type=int, default=3, help="0 skips part 4")
+    parser.add_argument(
+        "--methods",
+        default="",
+        help="comma-separated subset of supervised,fixmatch,simclr,moco,protonet (default all)",
+    )
     parser.add_argument("--out", default=os.path.join(HERE, "results"))
     args = parser.parse_args(argv)
     result = {
         "steps": args.steps,
         "rounds": args.rounds,
         "accuracy_seeds": args.accuracy_seeds,
-        "steps_table": step_variants(args.steps, args.rounds),
-        "pipeline": input_pipeline(args.pipeline_batches),
+        "methods": args.methods,
+        "steps_table": step_variants(
+            args.steps, args.rounds, [m for m in args.methods.split(",") if m]
+        ),
+        "pipeline": input_pipeline(args.pipeline_batches) if args.pipeline_batches else {},
         "accuracy": accuracy(args.accuracy_seeds) if args.accuracy_seeds else {},
     }
     os.makedirs(args.out, exist_ok=True)

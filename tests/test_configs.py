@@ -32,14 +32,58 @@ def test_there_are_configs():
     assert any(p.endswith(os.path.join("supervised", "digits.py")) for p in CONFIGS)
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: os.path.relpath(p, ROOT))
-def test_smoke_variant_trains(path, tmp_path):
+def _trained_configs() -> set:
+    """One config per (method, smoke dataset), and one per few-shot method: the first in
+    path order (``digits.py`` / ``glyphs.py`` sort before most recipes). Several few-shot
+    recipes (Omniglot, miniImageNet) shrink to the same method on small episodes for their
+    smoke run (the Omniglot and folder sources are tested in
+    ``tests/data/test_fewshot_sources.py``); training each again would repeat the same run,
+    so the others are checked without training (:func:`test_recipe_configs_resolve`)."""
+    seen, trained = set(), set()
+    for path in CONFIGS:
+        config = load_config(f"{path}:smoke")
+        episodic = config.data.get("pipeline") == "episodes"
+        key = (config.method.name, "episodes" if episodic else config.data.dataset)
+        if key not in seen:
+            seen.add(key)
+            trained.add(path)
+    return trained
+
+
+TRAINED = _trained_configs()
+
+
+def _check_docstring_and_smoke(path):
     with open(path) as f:
         doc = ast.get_docstring(ast.parse(f.read()))
     assert doc and "tfless-train" in doc, "docstring must give the command"
     config = load_config(f"{path}:smoke")
     assert config.is_locked
     assert config.train.steps <= 50, "smoke variants must finish in seconds"
+    return config
+
+
+@pytest.mark.parametrize(
+    "path", sorted(set(CONFIGS) - TRAINED), ids=lambda p: os.path.relpath(p, ROOT)
+)
+def test_recipe_configs_resolve(path):
+    """The full and smoke variants load, name a registered method that accepts their
+    kwargs and a registered backbone."""
+    import inspect
+
+    from tfless.backbones import BACKBONES
+    from tfless.methods import get_method_class
+
+    _check_docstring_and_smoke(path)
+    config = load_config(path)
+    params = inspect.signature(get_method_class(config.method.name).__init__).parameters
+    assert set(config.method.kwargs) <= set(params), sorted(set(config.method.kwargs) - set(params))
+    assert config.model.backbone in BACKBONES
+
+
+@pytest.mark.parametrize("path", sorted(TRAINED), ids=lambda p: os.path.relpath(p, ROOT))
+def test_smoke_variant_trains(path, tmp_path):
+    config = _check_docstring_and_smoke(path)
     with config.unlocked():
         config.train.verbose = 0
         config.train.tensorboard = False

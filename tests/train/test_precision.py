@@ -106,8 +106,7 @@ def test_a_batch_loss_in_bfloat16_agrees_with_float32_and_state_stays_float32(sp
 def test_a_short_bfloat16_run_learns_and_exports_a_float32_signature(tmp_path):
     config = _config("supervised/digits.py", precision="mixed_bfloat16")
     with config.unlocked():
-        config.train.steps = 60
-        config.train.eval_every = 30
+        config.optimizer.ema = 0.0  # 20 steps: evaluate the weights, not their average
     result = train_and_evaluate(config, str(tmp_path / "run"))
     assert result.metrics["test_accuracy"] > 0.5, result.metrics  # chance is 0.1
     from tfless.export import export_encoder
@@ -139,15 +138,15 @@ def test_fused_steps_train_the_same_weights_and_log_every_point(tmp_path):
     for spe in (1, 5):
         config = _config("supervised/digits.py", steps_per_execution=spe, tensorboard=True)
         with config.unlocked():
-            config.train.log_every = 5
+            config.train.update(steps=10, eval_every=5, log_every=5)
         workdir = tmp_path / f"spe{spe}"
         result = train_and_evaluate(config, str(workdir))
         assert result.metrics["steps"] == config.train.steps
         digests[spe] = result.metrics["weights_digest"]
         with open(workdir / "history.json") as f:
-            assert [row["step"] for row in json.load(f)] == [10, 20]
+            assert [row["step"] for row in json.load(f)] == [5, 10]
         losses = _events(str(workdir / "tensorboard")).get("train/loss", [])
-        assert [step for step, _, _ in losses] == [5, 10, 15, 20]
+        assert [step for step, _, _ in losses] == [5, 10]
     assert digests[1] == digests[5]
 
 

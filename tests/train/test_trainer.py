@@ -70,6 +70,23 @@ def test_run_writes_manifest_metrics_checkpoints_and_restores(smoke_run, tmp_pat
     assert again.metrics["weights_digest"] == result.metrics["weights_digest"]
 
 
+def test_an_epochs_history_row_is_written_before_its_checkpoint(tmp_path, monkeypatch):
+    """A kill between the two must not leave a checkpoint after a history row never written."""
+    from tfless.train import callbacks
+
+    history_path, seen = str(tmp_path / "run" / "history.json"), []
+    save = callbacks.EpochCheckpoint.on_epoch_end
+
+    def checked_save(self, epoch, logs=None):
+        rows = json.load(open(history_path)) if os.path.exists(history_path) else []
+        seen.append((epoch, [r["epoch"] for r in rows]))
+        save(self, epoch, logs)
+
+    monkeypatch.setattr(callbacks.EpochCheckpoint, "on_epoch_end", checked_save)
+    train_and_evaluate(smoke(**{"train.steps": 4, "train.eval_every": 2}), str(tmp_path / "run"))
+    assert seen == [(0, [0]), (1, [0, 1])]
+
+
 def test_killed_run_resumes_from_checkpoint_to_the_same_step_count_and_weights(tmp_path):
     workdir = str(tmp_path / "run")
     cmd = [

@@ -211,19 +211,24 @@ def _callbacks(config, run: Run, manager, chief_workdir: str | None, initial_epo
     TensorBoard writers, after the method's own callbacks and the online probe."""
     # The method's callbacks (clustering, label propagation) and the online probe come
     # first so the logs they add reach the history and TensorBoard writers.
+    # The epoch's history row is written before its checkpoint: a run killed between the
+    # two resumes from the previous checkpoint and rewrites the row, while the other order
+    # would resume after an epoch whose row was never written.
+    history = []
+    if chief_workdir is not None:
+        history = [cb.HistoryWriter(os.path.join(chief_workdir, "history.json"), initial_epoch)]
     callbacks = [
         # First, so that a NaN loss or weight stops the run before any callback uses it
         # and before the checkpoint saves it.
         StopOnNonFinite(manager),
         *cb.extra_callbacks(run.method, run.data, config),
+        *history,
         cb.EpochCheckpoint(manager, run.epoch),
         cb.QuietInfoLogs(),
     ]
     if uses_ema(run.optimizer):
         callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=False))
     if chief_workdir is not None:
-        history_path = os.path.join(chief_workdir, "history.json")
-        callbacks.append(cb.HistoryWriter(history_path, initial_epoch))
         if config.train.get("tensorboard", True):
             callbacks.append(
                 cb.TensorBoardWriter(

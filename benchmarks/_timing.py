@@ -22,13 +22,14 @@ import time
 
 
 def count_images(batch) -> int:
-    """Images in a batch: every ``image*`` / ``views*`` tensor (5-D views count K x B)."""
+    """Images in a batch: every ``image*`` / ``views*`` / ``*_image`` tensor (5-D views count
+    K x B, and 5-D episode images ``[E, N*K, H, W, C]`` count E x N*K)."""
     total = 0
     if isinstance(batch, dict):
         for key, value in batch.items():
             if isinstance(value, (dict, list, tuple)):
                 total += count_images(value)
-            elif key.startswith(("image", "views")):
+            elif key.startswith(("image", "views")) or key.endswith("_image"):
                 shape = value.shape
                 total += int(shape[0]) * (int(shape[1]) if len(shape) == 5 else 1)
     elif isinstance(batch, (list, tuple)):

@@ -160,6 +160,8 @@ def step_variants(steps: int, rounds: int, methods=None) -> dict:
             model, ds, batch = _build(config)
             entries[(method, variant)] = (model, ds, values["steps_per_execution"])
             images[method] = count_images(batch) or images.get(method, 0)
+            if not images[method]:
+                raise SystemExit(f"{method}: no image tensors found in its batch {list(batch)}.")
             print(f"built {method} / {variant}", flush=True)
             if method == "supervised" and variant in ("float32", _low_precision()):
                 plain, pds = _plain_keras(batch, values["precision"])
@@ -245,6 +247,10 @@ def _markdown(result: dict) -> str:
     ]
     for method, row in result["steps_table"].items():
         base = row["float32"]
+        if base <= 0:  # no images counted: nothing measured for this method
+            dashes = " | ".join("-" for _ in variants[1:])
+            lines.append(f"| {method} | not measured | {dashes} |")
+            continue
         ratios = " | ".join(f"{row[v] / base:.2f}" if v in row else "-" for v in variants[1:])
         lines.append(f"| {method} | {base:.1f} | {ratios} |")
     sup, plain = result["steps_table"].get("supervised"), result["steps_table"].get("plain keras")
@@ -300,10 +306,12 @@ def main(argv=None) -> int:
         "accuracy": accuracy(args.accuracy_seeds) if args.accuracy_seeds else {},
     }
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "performance.json"), "w") as f:
+    # A run of some methods only does not overwrite the full table.
+    stem = "performance" + ("_" + args.methods.replace(",", "_") if args.methods else "")
+    with open(os.path.join(args.out, stem + ".json"), "w") as f:
         json.dump(result, f, indent=2)
     markdown = _markdown(result)
-    with open(os.path.join(args.out, "performance.md"), "w") as f:
+    with open(os.path.join(args.out, stem + ".md"), "w") as f:
         f.write(markdown)
     print(markdown)
     return 0

@@ -32,20 +32,34 @@ def test_there_are_configs():
     assert any(p.endswith(os.path.join("supervised", "digits.py")) for p in CONFIGS)
 
 
+def _data_path(config) -> tuple:
+    """What a smoke run exercises of the data side: the dataset (few-shot episodes as one),
+    the pipeline, the augmentation and the unlabeled views."""
+    data = config.data
+    episodic = data.get("pipeline") == "episodes"
+    dataset = "episodes" if episodic else data.dataset
+    return dataset, data.get("pipeline"), data.get("augment"), data.get("unlabeled_views")
+
+
 def _trained_configs() -> set:
-    """One config per (method, smoke dataset), and one per few-shot method: the first in
-    path order (``digits.py`` / ``glyphs.py`` sort before most recipes). Several few-shot
+    """The configs whose smoke run trains: each one that brings a method or a data path
+    (:func:`_data_path`) no config before it trained. Built-in datasets come first, so each
+    method trains on its digits / glyphs config and a TFDS config (mock data) trains when it
+    brings a dataset, pipeline, augmentation or view set not yet trained. Several few-shot
     recipes (Omniglot, miniImageNet) shrink to the same method on small episodes for their
     smoke run (the Omniglot and folder sources are tested in
-    ``tests/data/test_fewshot_sources.py``); training each again would repeat the same run,
-    so the others are checked without training (:func:`test_recipe_configs_resolve`)."""
-    seen, trained = set(), set()
-    for path in CONFIGS:
-        config = load_config(f"{path}:smoke")
-        episodic = config.data.get("pipeline") == "episodes"
-        key = (config.method.name, "episodes" if episodic else config.data.dataset)
-        if key not in seen:
-            seen.add(key)
+    ``tests/data/test_fewshot_sources.py``). A config that would repeat what others
+    trained (the same method, and its data path trained with another method) is checked
+    without training (:func:`test_recipe_configs_resolve`)."""
+    configs = {path: load_config(f"{path}:smoke") for path in CONFIGS}
+    builtin = {"episodes", *BUILTIN_DATASETS}
+    order = sorted(CONFIGS, key=lambda p: (_data_path(configs[p])[0] not in builtin, p))
+    methods, data_paths, trained = set(), set(), set()
+    for path in order:
+        method, data_path = configs[path].method.name, _data_path(configs[path])
+        if method not in methods or data_path not in data_paths:
+            methods.add(method)
+            data_paths.add(data_path)
             trained.add(path)
     return trained
 

@@ -24,6 +24,8 @@ class Supervised(ClassifierMixin, Method):
     """
 
     input_keys = ("image", "label")
+    #: Name of the metric that reports the mean of :meth:`example_losses` (without the L2 term).
+    loss_metric_name = "xent"
 
     def __init__(
         self,
@@ -43,7 +45,7 @@ class Supervised(ClassifierMixin, Method):
         self.label_smoothing = float(label_smoothing)
         self.weight_decay = float(weight_decay)
         self.head = keras.layers.Dense(self.num_classes, name="head")
-        self.xent_tracker = keras.metrics.Mean(name="xent")
+        self.xent_tracker = keras.metrics.Mean(name=self.loss_metric_name)
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
     def call(self, inputs, training=False):
@@ -51,15 +53,21 @@ class Supervised(ClassifierMixin, Method):
             inputs = inputs["image"]
         return self.logits(inputs, training=training)
 
+    def example_losses(self, onehot, logits):
+        """Per-example loss ``[B]`` of one-hot targets and logits: (smoothed) cross-entropy.
+
+        Subclasses with another loss on the same labels override this alone
+        (:class:`tfless.methods.NoisyLabel`).
+        """
+        return keras.losses.categorical_crossentropy(
+            onehot, logits, from_logits=True, label_smoothing=self.label_smoothing
+        )
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         labels = x["label"]
         logits = self.logits(x["image"], training=training)
         onehot = keras.ops.one_hot(labels, self.num_classes)
-        xent = keras.ops.mean(
-            keras.losses.categorical_crossentropy(
-                onehot, logits, from_logits=True, label_smoothing=self.label_smoothing
-            )
-        )
+        xent = keras.ops.mean(self.example_losses(onehot, logits))
         self.xent_tracker.update_state(xent)
         self.accuracy_tracker.update_state(labels, logits)
         return xent + l2_weight_penalty(self.trainable_variables, self.weight_decay)

@@ -9,8 +9,8 @@ import tfless.methods
 from tests.testing import run_method_learns, run_mirrored_equivalence, tiny_encoder
 from tfless.backbones import build_backbone
 from tfless.data import digits_arrays, noise, tags
-from tfless.losses.noisy import ROBUST_LOSSES
-from tfless.methods import METHODS, BiT, MultiTag, NoisyLabel
+from tfless.losses.noisy import ROBUST_LOSSES, generalized_cross_entropy
+from tfless.methods import METHODS, BiT, MultiTag, NoisyLabel, Supervised
 
 CHANCE = 0.1
 
@@ -44,6 +44,28 @@ def test_registered():
     # Used from Python: no trainer pipeline builds tag batches or the HyperRule schedule yet.
     assert "multi_tag" not in METHODS and "bit" not in METHODS
     assert tfless.methods.MultiTag is MultiTag and tfless.methods.BiT is BiT
+
+
+def test_noisy_label_is_supervised_with_another_loss(digits):
+    x, y, _, _ = digits
+    batch = {"image": x[:32], "label": y[:32].astype(np.int32)}
+    reference = Supervised(_mlp(), 10, weight_decay=1e-3)
+    reference.build_from_batch(batch)
+    expected = float(reference.compute_loss(x=batch))
+    for loss in ("ce", "gce"):
+        method = NoisyLabel(_mlp(), 10, loss=loss, weight_decay=1e-3)
+        assert isinstance(method, Supervised) and "noisy_label" in METHODS
+        method.build_from_batch(batch)
+        method.set_weights(reference.get_weights())
+        got = float(method.compute_loss(x=batch))
+        if loss == "ce":  # the same computation as Supervised, bit for bit
+            assert got == expected
+        else:  # the robust loss replaces the cross-entropy; the L2 term stays
+            logits = np.asarray(reference.logits(batch["image"]))
+            gce = generalized_cross_entropy(np.eye(10, dtype=np.float32)[y[:32]], logits)
+            l2 = expected - float(np.mean(reference.example_losses(np.eye(10)[y[:32]], logits)))
+            np.testing.assert_allclose(got, float(np.mean(gce)) + l2, rtol=1e-5)
+        assert {m.name for m in method.metrics} >= {"robust_loss", "label_agreement"}
 
 
 def test_every_robust_loss_learns_from_40_percent_symmetric_noise(digits):

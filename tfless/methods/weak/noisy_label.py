@@ -5,11 +5,15 @@ from __future__ import annotations
 import keras
 
 from tfless.losses import noisy
-from tfless.methods.base import ClassifierMixin, Method, l2_weight_penalty
+from tfless.methods.supervised import Supervised
 
 
-class NoisyLabel(ClassifierMixin, Method):
+class NoisyLabel(Supervised):
     """A classifier trained on (possibly noisy) labels with a noise-robust loss.
+
+    :class:`tfless.methods.Supervised` with its cross-entropy replaced by the chosen loss
+    (``loss="ce"`` trains exactly as ``Supervised`` does); the mean loss is reported as
+    ``robust_loss``.
 
     ``loss`` is one of :data:`tfless.losses.noisy.ROBUST_LOSSES` with its paper's defaults:
 
@@ -26,7 +30,7 @@ class NoisyLabel(ClassifierMixin, Method):
     Reads ``image`` and ``label`` (the noisy label; apply noise with
     :mod:`tfless.data.noise` or ``data.label_noise``). A batch may also carry
     ``true_label`` (clean, for monitoring only): ``label_agreement`` then reports how often
-    the training label is the clean one.
+    the training label is the clean one (it reads 0 when no batch carried ``true_label``).
 
     Args:
       encoder: feature network ``[B, H, W, C] -> [B, D]``.
@@ -36,7 +40,7 @@ class NoisyLabel(ClassifierMixin, Method):
       weight_decay: coefficient of the L2 penalty ``wd * sum ||W||^2 / 2`` on kernels.
     """
 
-    input_keys = ("image", "label")
+    loss_metric_name = "robust_loss"
 
     def __init__(
         self,
@@ -48,37 +52,27 @@ class NoisyLabel(ClassifierMixin, Method):
         name: str = "noisy_label",
         **kwargs,
     ):
-        super().__init__(encoder, name=name, **kwargs)
         if loss not in noisy.ROBUST_LOSSES:
             raise ValueError(f"Unknown loss {loss!r}. Expected one of {list(noisy.ROBUST_LOSSES)}.")
-        if weight_decay < 0:
-            raise ValueError(f"weight_decay must be >= 0; got {weight_decay!r}.")
-        self.num_classes = int(num_classes)
+        super().__init__(encoder, num_classes, weight_decay=weight_decay, name=name, **kwargs)
         self.loss_name = loss
         # A config's ConfigDict becomes a plain dict of plain values.
         self.loss_kwargs = {str(k): float(v) for k, v in dict(loss_kwargs or {}).items()}
         # Fail at construction on a bad keyword or value, not at the first step.
         probe = keras.ops.zeros((1, self.num_classes))
         noisy.robust_loss(loss, keras.ops.one_hot([0], self.num_classes), probe, **self.loss_kwargs)
-        self.weight_decay = float(weight_decay)
-        self.head = keras.layers.Dense(self.num_classes, name="head")
-        self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.agreement_tracker = keras.metrics.Mean(name="label_agreement")
 
-    def call(self, inputs, training=False):
-        if isinstance(inputs, dict):
-            inputs = inputs["image"]
-        return self.logits(inputs, training=training)
+    def example_losses(self, onehot, logits):
+        """The robust loss of each example ``[B]`` (:func:`tfless.losses.noisy.robust_loss`)."""
+        if self.loss_name == "ce":
+            # Supervised's own cross-entropy, so the "ce" baseline is that method bit for bit.
+            return super().example_losses(onehot, logits)
+        return noisy.robust_loss(self.loss_name, onehot, logits, **self.loss_kwargs)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        labels = x["label"]
-        logits = self.logits(x["image"], training=training)
-        targets = keras.ops.one_hot(labels, self.num_classes)
-        loss = keras.ops.mean(
-            noisy.robust_loss(self.loss_name, targets, logits, **self.loss_kwargs)
-        )
-        self.accuracy_tracker.update_state(labels, logits)
+        loss = super().compute_loss(x, y, y_pred, sample_weight, training)
         if "true_label" in x:
-            same = keras.ops.cast(keras.ops.equal(x["true_label"], labels), "float32")
+            same = keras.ops.cast(keras.ops.equal(x["true_label"], x["label"]), "float32")
             self.agreement_tracker.update_state(keras.ops.mean(same))
-        return loss + l2_weight_penalty(self.trainable_variables, self.weight_decay)
+        return loss

@@ -253,3 +253,34 @@ def test_tables_and_sequences_refuse_oversized_trees():
     with pytest.raises(ValueError, match=r"A side has 9 tokens, above max_len=4"):
         token_sequences([tree], max_len=4)
     assert VARIABLES == ("x", "y", "z")
+
+
+def test_shuffled_batches_keep_every_label_with_its_own_tree():
+    from tfless.data.symbolic_tables import symbolic_dataset
+
+    examples = gen.generate_identities(3, depths=(1, 2), seed=2, prove=False)
+    truth = {e.tree.prefix(): float(e.label) for e in examples}
+    assert 0 < sum(truth.values()) < len(truth)
+    for kind in ("tree", "sequence"):
+        ds = symbolic_dataset(examples, 5, kind, shuffle=True, seed=3)
+        keys = ("symbol", "lhs_root") if kind == "tree" else ("lhs_tokens", "rhs_tokens")
+        seen = []
+        for batch in ds:
+            for i, label in enumerate(batch["label"].numpy()):
+                seen.append((tuple(np.asarray(batch[keys[0]][i]).ravel()), batch[keys[1]][i]))
+                assert label in (0.0, 1.0)
+        assert len(seen) == len(examples)
+    # The table of each example, wherever shuffling puts it, carries that example's label.
+    arrays = {e.tree.prefix(): node_table(e.tree, 40) for e in examples}
+    ds = symbolic_dataset(examples, 4, "tree", size=40, shuffle=True, seed=5)
+    order = [e.tree.prefix() for e in examples]
+    for batch in ds:
+        for i, label in enumerate(batch["label"].numpy()):
+            row = batch["symbol"][i].numpy()
+            match = [
+                p
+                for p in order
+                if (arrays[p]["symbol"] == row).all()
+                and arrays[p]["lhs_root"] == int(batch["lhs_root"][i])
+            ]
+            assert match and {truth[p] for p in match} == {float(label)}

@@ -85,6 +85,14 @@ def test_gradients_reach_only_the_cells_of_functions_present():
     assert [f for f in range(len(FUNCTIONS)) if per_function[f] > 0] == sorted(used)
 
 
+def test_a_tree_higher_than_max_height_is_refused_not_left_at_zero():
+    tables = node_tables([parse_infix("sin(cos(tan(x))) = x")])
+    inputs = {k: tables[k] for k in TABLE_KEYS}
+    assert _layer(max_height=3)(inputs).shape == (1, tables["symbol"].shape[1], 4)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"higher than .*max_height=2"):
+        _layer(max_height=2)(inputs)
+
+
 def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match=r"contiguous range of ids >= 1; got \[1, 3\]"):
         TreeLSTM(10, [1, 3])

@@ -19,7 +19,10 @@ Tables come from :mod:`tfless.data.symbolic_tables` (``symbol``, ``left``, ``rig
 ``height``, ``value``: ``[B, M]``). All leaves of the batch are embedded at once; then one
 step per height runs every node of that height of every tree together, with one matrix
 product per function symbol present (``dynamic_partition`` by symbol, ``dynamic_stitch``
-back). :func:`per_node_states` is the one-call-per-node reference.
+back); heights above the batch's highest tree are skipped (``tf.cond``), which halves the
+cost of a training step on depth-4 identities against running all ``max_height`` levels. A
+tree higher than ``max_height`` is refused (``InvalidArgumentError``) rather than left with
+zero root states. :func:`per_node_states` is the one-call-per-node reference.
 """
 
 from __future__ import annotations
@@ -104,11 +107,34 @@ class TreeLSTM(keras.layers.Layer):
         c = tf.sigmoid(i) * tf.tanh(u) + tf.sigmoid(f_l) * c_l + tf.sigmoid(f_r) * c_r
         return tf.sigmoid(o) * tf.tanh(c), c
 
+    def _level(self, level, h, c, flat, kids):
+        """States after computing every node of height ``level`` (the others unchanged)."""
+        idx = tf.where(flat["height"] == level)[:, 0]
+        zero = tf.zeros([1, self.hidden], h.dtype)
+        h_pad, c_pad = tf.concat([h, zero], 0), tf.concat([c, zero], 0)
+        left, right = tf.gather(kids["left"], idx), tf.gather(kids["right"], idx)
+        function = tf.gather(flat["symbol"], idx) - self.first_function
+        h_new, c_new = self.cell(
+            function,
+            tf.gather(h_pad, left),
+            tf.gather(c_pad, left),
+            tf.gather(h_pad, right),
+            tf.gather(c_pad, right),
+        )
+        h = tf.tensor_scatter_nd_update(h, idx[:, None], h_new)
+        return h, tf.tensor_scatter_nd_update(c, idx[:, None], c_new)
+
     def call(self, tables, training=False):
         symbol = tf.cast(tables["symbol"], tf.int32)
         batch, size = tf.shape(symbol)[0], tf.shape(symbol)[1]
         n = batch * size
         flat = {k: tf.reshape(tf.cast(tables[k], tf.int32), [-1]) for k in ("symbol", "height")}
+        top = tf.reduce_max(flat["height"])
+        tf.debugging.assert_less_equal(
+            top,
+            self.max_height,
+            message=f"A tree of the batch is higher than this layer's max_height={self.max_height}",
+        )
         offset = tf.repeat(tf.range(batch) * size, size)
         # Missing children point at row n of the padded state, which stays zero.
         kids = {}
@@ -120,21 +146,14 @@ class TreeLSTM(keras.layers.Layer):
         leaf = self.dropout(self.leaf_states(flat["symbol"], value), training=training)
         h = tf.where(is_leaf, leaf, tf.zeros_like(leaf))
         c = tf.zeros_like(h)
-        zero = tf.zeros([1, self.hidden], h.dtype)
         for level in range(1, self.max_height + 1):
-            idx = tf.where(flat["height"] == level)[:, 0]
-            h_pad, c_pad = tf.concat([h, zero], 0), tf.concat([c, zero], 0)
-            left, right = tf.gather(kids["left"], idx), tf.gather(kids["right"], idx)
-            function = tf.gather(flat["symbol"], idx) - self.first_function
-            h_new, c_new = self.cell(
-                function,
-                tf.gather(h_pad, left),
-                tf.gather(c_pad, left),
-                tf.gather(h_pad, right),
-                tf.gather(c_pad, right),
+            # Levels above the batch's highest tree are skipped, not run on empty sets: a
+            # batch of shallow trees costs its own height, not max_height.
+            h, c = tf.cond(
+                level <= top,
+                lambda level=level, h=h, c=c: self._level(level, h, c, flat, kids),
+                lambda h=h, c=c: (h, c),
             )
-            h = tf.tensor_scatter_nd_update(h, idx[:, None], h_new)
-            c = tf.tensor_scatter_nd_update(c, idx[:, None], c_new)
         return tf.reshape(h, [batch, size, self.hidden])
 
 

@@ -74,3 +74,43 @@ def test_stages_run_in_order_and_record_accuracy(tmp_path):
     # 5 real labels per class plus rendered digits, 60 steps: twice chance (10%) or better.
     assert results[0]["test_accuracy"] > 0.2, results[0]
     assert all(np.isfinite(r["test_accuracy"]) for r in results)
+
+
+def _write_folder(root, classes, per_class, shade):
+    from PIL import Image
+
+    rng = np.random.default_rng(len(str(root)))
+    for k, name in enumerate(classes):
+        os.makedirs(root / name, exist_ok=True)
+        for i in range(per_class):
+            pixels = np.full((8, 8, 3), 40 * k + shade, np.uint8) + rng.integers(0, 9, (8, 8, 3))
+            Image.fromarray(pixels.astype(np.uint8)).save(root / name / f"{i}.png")
+
+
+def test_cifar_da4_config_runs_stage_0_from_user_folders(tmp_path):
+    """The CIFAR-DA4 config's launcher on tiny folders: refusals, then stage 0 and real-only."""
+    from tfless.configs import load_config
+    from tfless.data.synthetic_digits import folder_pair
+    from tfless.train.mrgan_stages import run_stages_from_config, settings_from_config
+
+    _write_folder(tmp_path / "syn", ["cat", "dog"], 6, 0)
+    _write_folder(tmp_path / "real", ["cat", "dog"], 10, 100)
+    _write_folder(tmp_path / "other", ["cat", "emu"], 2, 0)
+    with pytest.raises(ValueError, match=r"missing from the synthetic one \['dog'\]"):
+        folder_pair(str(tmp_path / "other"), str(tmp_path / "real"), 2, image_size=8)
+    config = load_config(
+        os.path.join(os.path.dirname(__file__), "../../../configs/mrgan/cifar_da4.py:smoke")
+    )
+    assert settings_from_config(config).generator_blocks == 1
+    with pytest.raises(StageError, match="data.dataset='folder:/real/images'"):
+        run_stages_from_config(config, str(tmp_path / "w"))
+    with config.unlocked():
+        config.data.dataset = f"folder:{tmp_path / 'real'}"
+        config.data.image_size, config.data.labels_per_class = 8, 2
+        config.mrgan.synthetic_dir = str(tmp_path / "syn")
+    with pytest.raises(StageError, match="stage 1 resumes from stage 0"):
+        run_stages_from_config(config, str(tmp_path / "w"), stages=(1, 2))
+    out = run_stages_from_config(config, str(tmp_path / "w"), stages=(0,))
+    assert (tmp_path / "w" / "real_only.json").exists()
+    assert (tmp_path / "w" / "stage_0" / "metrics.json").exists()
+    assert 0.0 <= out["stage_0"]["test_accuracy"] <= 1.0

@@ -54,6 +54,7 @@ from tfless.methods.semi import (
 from tfless.methods.sla import (
     SLA,
     SLA_METHODS,
+    SLAProtoNet,
     SLASelfDistillation,
     TransformAugmentation,
     TransformMultiTask,
@@ -127,6 +128,7 @@ __all__ = [
     "Rotation",
     "SLA",
     "SNAIL",
+    "SLAProtoNet",
     "SLASelfDistillation",
     "SimCLR",
     "SYMBOLIC_METHODS",

@@ -9,6 +9,10 @@ per class; mean accuracy and 95% CI). Each variant runs in its own process so th
 resident memory (``ru_maxrss``) is its own; the time per meta-step excludes the first
 (tracing) steps. ``measure(first_order, ...)`` is the per-variant function, for other
 benchmarks to call. Writes ``benchmarks/results/maml_orders.{json,md}``.
+
+``benchmarks/fewshot.py`` compares the two orders on glyphs with the Conv-4 and the
+other few-shot methods, at the paper's 1 inner step; this one is the small digits learner at
+``--inner-steps`` (5 by default), where second order's memory and time grow with the steps.
 """
 
 from __future__ import annotations

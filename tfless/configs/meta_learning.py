@@ -70,6 +70,8 @@ def maml_config(
         "inner_lr": inner_lr,
         "test_inner_steps": 10,
         "first_order": first_order,
+        # MAML++'s per-step batch-norm weights: --config.method.kwargs.per_step_batch_norm=True
+        "per_step_batch_norm": False,
     }
     c = fewshot.fewshot_config(
         "maml",

@@ -1,11 +1,12 @@
 """Meta-learner LSTM: SGD when the gates are fixed, the preprocessing, the initialization,
-per-episode batch-norm statistics, learning on novel digit classes."""
+per-episode batch-norm statistics, learning on novel digit classes, two replicas against one
+device."""
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from tests.testing import tiny_encoder
+from tests.testing import run_mirrored_equivalence, tiny_encoder
 from tfless.data import digits_arrays
 from tfless.data.episodes import EpisodeSampler, episode_batch
 from tfless.methods.fewshot.meta_lstm import MetaLSTM, preprocess
@@ -102,3 +103,15 @@ def test_meta_lstm_learns_on_novel_classes():
     # Chance is 20%; the untrained meta-learner is at chance (its updates are tiny).
     assert after > 0.35 and after > before + 0.1, (before, after)
     assert float(method.input_bias.numpy()[0]) > -4.0  # the learned rate went up
+
+
+def test_two_replicas_train_as_one_device(mirrored_strategy):
+    # Each replica adapts one of the two episodes; the summed meta-gradients must equal the
+    # one-device meta-gradient of both.
+    run_mirrored_equivalence(
+        lambda: MetaLSTM(tiny_encoder(widths=(4,)), ways=3, inner_steps=1),
+        _support(shots=1),
+        mirrored_strategy,
+        sync_batch_norm=False,
+        keys=("loss", "accuracy"),
+    )

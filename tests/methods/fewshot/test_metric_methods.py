@@ -143,6 +143,22 @@ def test_mirrored_matches_one_device(build, mirrored_strategy):
     run_mirrored_equivalence(build, batch, mirrored_strategy, steps=2, keys=("loss", "accuracy"))
 
 
+@pytest.mark.parametrize("cls", [Baseline, BaselinePP])
+def test_baselines_mirrored_match_one_device(cls, mirrored_strategy):
+    rng = np.random.default_rng(6)
+    batch = {
+        "image": rng.uniform(size=(8, 8, 8, 1)).astype(np.float32),
+        "label": np.arange(8, dtype=np.int32) % 4,
+    }
+
+    def build():
+        method = cls(tiny_encoder(widths=(4,)), num_classes=4)
+        method.logits(batch["image"][:1])  # creates the head's variables
+        return method
+
+    run_mirrored_equivalence(build, batch, mirrored_strategy, steps=2, keys=("loss", "accuracy"))
+
+
 def test_embed_sets_keeps_sets_apart():
     enc = keras.Sequential([keras.Input(SHAPE), keras.layers.Flatten()])
     a = np.random.default_rng(4).uniform(size=(2, 3, *SHAPE)).astype(np.float32)

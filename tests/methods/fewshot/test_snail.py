@@ -110,7 +110,11 @@ def test_two_replicas_train_as_one_device(batch, mirrored_strategy):
     # Episodes are split across replicas; a fixed support order keeps the step draw-free.
     run_mirrored_equivalence(
         lambda: SNAIL(
-            tiny_encoder(seed=None), ways=3, shots=2, architecture=SMALL, shuffle_support=False
+            tiny_encoder(widths=(4,), seed=None),
+            ways=3,
+            shots=2,
+            architecture=SMALL,
+            shuffle_support=False,
         ),
         batch,
         mirrored_strategy,

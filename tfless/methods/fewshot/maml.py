@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfless.losses import fewshot as fs
@@ -44,6 +45,23 @@ class MAML(FastWeightMethod):
     are updated from the meta-initialization on the support sets during meta-training only, so
     that the exported encoder has plausible statistics for frozen-feature evaluation.
 
+    Per-step batch-norm weights (``per_step_batch_norm=True``), the "per-step batch
+    normalization weights and biases" of Antoniou, Edwards & Storkey, "How to train your MAML"
+    (MAML++, arXiv 1810.09502, Sec. 4): every inner step gets its own batch-norm scales and
+    offsets. The forward pass at the parameters ``theta_s`` (``s`` inner steps taken) uses the
+    ``s``-th set for ``s < inner_steps`` and the encoder's own scales and offsets from
+    ``s = inner_steps`` on: at meta-training that is the query pass (MAML++'s code shares the
+    last support step's set with it; a set of its own here, so the exported encoder carries the
+    set the adapted learner is evaluated with), and at meta-test the extra steps beyond
+    ``inner_steps`` and the query pass share it. All sets are meta-learned, none adapted in the
+    inner loop (as MAML++; so ``adapt_batch_norm`` must stay False), and all start equal to the
+    encoder's. The support steps' sets act on the query loss only through the inner
+    gradients, so they get a meta-gradient from second-order MAML only (``first_order=True``
+    leaves them at their start). Normalization still uses the current batch's statistics;
+    MAML++'s per-step running statistics are not kept: learn2learn's ``MetaBatchNorm`` (adapted
+    from the official MAML++ code) collects them but normalizes with the batch in every pass,
+    at meta-test too, so they would never be read.
+
     Under ``tf.distribute`` each replica adapts its share of the meta-batch's episodes (see
     :class:`~tfless.methods.fewshot.fast_weights.FastWeightMethod`); the encoder's batch norm
     must not be synchronized (each episode has its own statistics).
@@ -56,6 +74,7 @@ class MAML(FastWeightMethod):
       test_inner_steps: steps in :meth:`episode_logits` (meta-test).
       first_order: first-order MAML (no second derivatives).
       adapt_batch_norm: adapt batch-norm scales and offsets in the inner loop.
+      per_step_batch_norm: a set of batch-norm scales and offsets per inner step (MAML++).
       name: Keras model name.
     """
 
@@ -68,16 +87,52 @@ class MAML(FastWeightMethod):
         test_inner_steps: int = 10,
         first_order: bool = False,
         adapt_batch_norm: bool = False,
+        per_step_batch_norm: bool = False,
         name: str | None = None,
         **kwargs,
     ):
+        if per_step_batch_norm and adapt_batch_norm:
+            raise ValueError(
+                "MAML per_step_batch_norm=True meta-learns one set of batch-norm scales and "
+                "offsets per inner step and adapts none of them; got adapt_batch_norm=True too. "
+                "Set one of them to False."
+            )
         super().__init__(encoder, ways, adapt_batch_norm, "MAML", name=name, **kwargs)
         self.inner_steps = positive(inner_steps, "inner_steps", "MAML")
         self.inner_lr = positive(inner_lr, "inner_lr", "MAML", float)
         self.test_inner_steps = positive(test_inner_steps, "test_inner_steps", "MAML")
         self.first_order = bool(first_order)
+        self.per_step_batch_norm = bool(per_step_batch_norm)
         twice_differentiable_batch_norm(encoder)
+        #: ``{parameter index: [inner_steps, *shape] variable}`` of the per-step sets.
+        self.step_norms = self._build_step_norms() if self.per_step_batch_norm else {}
         self.built = True
+
+    def _build_step_norms(self) -> dict:
+        """One ``[inner_steps, *shape]`` copy of every batch-norm scale and offset, starting
+        at the encoder's values."""
+        out = {}
+        variables = self.learner.parameter_variables()
+        for index, (v, adapted) in enumerate(zip(variables, self.learner.adapted)):
+            if adapted:
+                continue
+            start = np.broadcast_to(v.numpy(), (self.inner_steps, *v.shape))
+            out[index] = self.add_weight(
+                shape=start.shape,
+                initializer=keras.initializers.Constant(start.copy()),
+                dtype=v.dtype,
+                name="step_" + v.path.split("/")[-1],
+            )
+        return out
+
+    def at_step(self, params, step: int) -> list:
+        """``params`` with the batch-norm scales and offsets of the forward pass after
+        ``step`` inner steps (unchanged without ``per_step_batch_norm``, or from
+        ``step >= inner_steps`` on)."""
+        if not self.step_norms or step >= self.inner_steps:
+            return params
+        norms = self.step_norms
+        return [norms[i][step] if i in norms else p for i, p in enumerate(params)]
 
     def adapt(self, support_image, support_label, steps: int, *, second_order: bool = False):
         """Parameters adapted to one episode's support set by ``steps`` gradient steps.
@@ -95,12 +150,14 @@ class MAML(FastWeightMethod):
         learner = self.learner
         params = learner.parameters()
         state = learner.initial_state()
-        for _ in range(int(steps)):
+        for step in range(int(steps)):
             with tf.GradientTape(watch_accessed_variables=False) as tape:
                 tape.watch(params)
-                logits, _ = learner.logits(params, state, support_image, training=True)
+                stepped = self.at_step(params, step)
+                logits, _ = learner.logits(stepped, state, support_image, training=True)
                 loss = fs.episode_cross_entropy(support_label, logits)
-            grads = tape.gradient(loss, params)
+            # Parameters the step does not read (per-step batch norm) get zero gradients.
+            grads = tape.gradient(loss, params, unconnected_gradients=tf.UnconnectedGradients.ZERO)
             if not second_order:
                 grads = [tf.stop_gradient(g) for g in grads]
             params = [
@@ -116,6 +173,6 @@ class MAML(FastWeightMethod):
         second_order = bool(training) and not self.first_order
         params = self.adapt(support_image, support_label, steps, second_order=second_order)
         logits, _ = self.learner.logits(
-            params, self.learner.initial_state(), query_image, training=True
+            self.at_step(params, steps), self.learner.initial_state(), query_image, training=True
         )
         return logits

@@ -5,7 +5,6 @@ functions never receive config objects."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 
 from tfless.data.synthetic_digits import folder_pair
@@ -17,6 +16,7 @@ from tfless.methods.generative.mrgan import (
     real_only_accuracy,
     run_stage,
 )
+from tfless.train.callbacks import write_json_atomic
 
 
 def settings_from_config(config) -> StageSettings:
@@ -74,7 +74,7 @@ def run_stages_from_config(config, workdir: str, stages=STAGES) -> dict:
     for stage in stages:
         if stage == 0:
             out["real_only"] = real_only_accuracy(pair, settings)
-            with open(os.path.join(workdir, "real_only.json"), "w") as f:
-                json.dump({"test_accuracy": out["real_only"]}, f)
+            path = os.path.join(workdir, "real_only.json")
+            write_json_atomic(path, {"test_accuracy": out["real_only"]})
         out[f"stage_{stage}"] = run_stage(stage, workdir, pair, settings)
     return out

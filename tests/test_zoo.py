@@ -15,6 +15,7 @@ from tfless import export, zoo
 from tfless.configs import load_config
 from tfless.data import load, to_arrays
 from tfless.evaluation import knn_features
+from tfless.evaluation.fewshot import FewShotSettings, evaluate_fewshot
 from tfless.methods import METHODS
 
 NAME = "digits_supervised_convnet"
@@ -23,6 +24,14 @@ NAME = "digits_supervised_convnet"
 ZOO = ("mnist5k_simclr_convnet", "digits_fixmatch_convnet_40", "mnist5k_supervised_convnet")
 SHIPPED = [e["name"] for e in zoo.list_entries(zoo.DEFAULT_REGISTRY) if e["shipped"]]
 FEATURE_METRICS = {"knn_accuracy", "linear_accuracy", "linear_10pc_accuracy"}
+#: What a few-shot entry records: 5-way 1- and 5-shot accuracy and CI for every head.
+FEWSHOT_METRICS = {
+    f"fewshot_5way{k}shot_{head}_{stat}"
+    for k in (1, 5)
+    for head in ("protonet", "baseline", "baseline_pp")
+    for stat in ("accuracy", "ci95")
+}
+FEWSHOT = "glyphs_protonet_conv4"
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -90,6 +99,9 @@ def test_registry_entries_are_complete():
         classifier = METHODS[entry["method"]].has_classifier
         metrics, random_init = entry["metrics"], entry["baselines"]["random_init"]
         assert ("logits" in meta["signatures"]) == classifier, name
+        if zoo.entry_protocols(entry) == ("fewshot",):
+            _check_fewshot_metrics(name, metrics, random_init)
+            continue
         assert ("test_accuracy" in metrics) == classifier, name
         # Measured with the same protocols as the encoder before its first step.
         assert set(metrics) - {"test_accuracy"} == FEATURE_METRICS == set(random_init), name
@@ -100,6 +112,16 @@ def test_registry_entries_are_complete():
             assert reference["shipped"] and reference["method"] == "supervised"
             assert reference["input"] == entry["input"], name
     assert total < 5 * 2**20  # the package stays small
+
+
+def _check_fewshot_metrics(name, metrics, random_init):
+    """A few-shot entry: every head's 1- and 5-shot accuracy, each above random init."""
+    assert set(metrics) == FEWSHOT_METRICS == set(random_init), name
+    for key in (k for k in metrics if k.endswith("_accuracy")):
+        assert metrics[key] > random_init[key] + 0.1, (name, key)
+        assert 0 < metrics[key.replace("accuracy", "ci95")] < 0.03, (name, key)
+        if "1shot" in key:  # more shots, higher accuracy
+            assert metrics[key.replace("1shot", "5shot")] > metrics[key], (name, key)
 
 
 def test_every_registry_entry_names_a_real_method_and_config():
@@ -142,6 +164,7 @@ def test_every_registry_entry_names_a_real_method_and_config():
         ),
         ({"config": {"file": "../outside.py"}}, "needs config.file, a 'configs/....py' path"),
         ({"supervised_reference": "nope"}, "names supervised_reference 'nope'"),
+        ({"protocols": ["knn", "fewshot"]}, r"names protocols \['knn', 'fewshot'\]; expected"),
     ],
 )
 def test_loader_refuses_an_entry_whose_method_or_config_does_not_exist(tmp_path, change, message):
@@ -169,12 +192,20 @@ def test_shipped_encoder_loads_as_a_keras_layer():
 
 
 @pytest.mark.parametrize("name", SHIPPED)
-def test_each_shipped_encoder_loads_verified_and_its_knn_holds_on_a_subset(name):
+def test_each_shipped_encoder_loads_verified_and_its_metric_holds_on_a_subset(name):
     entry = zoo.get_entry(name)
     assert zoo.verify(name)["files"] == len(entry["files"])
     layer = zoo.load_encoder(name)
     size = entry["input"]["shape"][0]
     (x, y), (xt, yt) = (_split(entry["dataset"], split, size) for split in ("train", "test"))
+    if zoo.entry_protocols(entry) == ("fewshot",):
+        # The first 150 of the registry's 600 test episodes (same seed), ProtoNet head.
+        settings = FewShotSettings(shots=(1,), episodes=150)
+        key = "fewshot_5way1shot_protonet_accuracy"
+        accuracy = evaluate_fewshot(layer, xt, yt, settings)[key]
+        assert abs(accuracy - entry["metrics"][key]) < 0.04, (name, accuracy)
+        assert accuracy > entry["baselines"]["random_init"][key] + 0.1, (name, accuracy)
+        return
     rng = np.random.default_rng(0)
     train, test = rng.permutation(len(y))[:600], rng.permutation(len(yt))[:300]
     feats, test_feats = np.asarray(layer(x[train])), np.asarray(layer(xt[test]))
@@ -195,7 +226,13 @@ def test_list_shows_measured_and_published_metrics_in_separate_columns():
     for row, entry in zip(rows, entries):
         assert row.startswith(entry["name"] + " ")
         cell_measured, cell_published = row[measured:published].strip(), row[published:].strip()
-        if entry["shipped"]:
+        if entry["shipped"] and zoo.entry_protocols(entry) == ("fewshot",):
+            metrics = entry["metrics"]
+            accuracy, ci = (
+                metrics[f"fewshot_5way1shot_protonet_{s}"] for s in ("accuracy", "ci95")
+            )
+            assert f"5way1shot_protonet={accuracy}+-{ci}" in cell_measured
+        elif entry["shipped"]:
             assert f"knn={entry['metrics']['knn_accuracy']}" in cell_measured
             assert "linear@10/class=" in cell_measured
         else:

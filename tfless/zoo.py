@@ -30,6 +30,7 @@ import datetime
 import functools
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -88,6 +89,7 @@ def load_registry(path: str | None = None) -> dict:
                 "'files'."
             )
         _check_method_and_config(entry, path)
+        _check_protocols(entry, path)
     _check_references(registry.get("entries", []), path)
     return registry
 
@@ -135,6 +137,16 @@ def _check_method_and_config(entry: Mapping, path: str) -> None:
         raise ZooError(
             f"{what} names method {entry['method']!r} but its config {file!r} (arg "
             f"{config.get('arg')!r}) trains {loaded.method.name!r}."
+        )
+
+
+def _check_protocols(entry: Mapping, path: str) -> None:
+    """Refuses a ``protocols`` field that is not one of :data:`ENTRY_PROTOCOLS`."""
+    protocols = entry.get("protocols")
+    if protocols is not None and tuple(protocols) not in ENTRY_PROTOCOLS:
+        raise ZooError(
+            f"Zoo registry {path!r}: entry {entry['name']!r} names protocols {protocols!r}; "
+            f"expected none (the feature protocols) or one of {[list(p) for p in ENTRY_PROTOCOLS]}."
         )
 
 
@@ -256,10 +268,29 @@ def load_encoder(
 
 
 # ---------------------------------------------------------------------- metrics
-#: The metrics :func:`measure` records for an entry.
+#: The metrics :func:`measure` records for an entry measured by the feature protocols.
 MEASURED_METRICS = ("test_accuracy", "knn_accuracy", "linear_accuracy", "linear_10pc_accuracy")
 #: The frozen-feature protocols behind them (``accuracy`` is added for a classifier).
 _FEATURE_PROTOCOLS = ("knn", "linear", "few_label")
+#: What an entry's ``protocols`` field may name: the frozen-feature protocols, or
+#: ``fewshot`` for an encoder trained on base classes and scored on novel ones (whose
+#: training and test classes differ, so kNN and probes fit on ``train`` say nothing).
+ENTRY_PROTOCOLS = (_FEATURE_PROTOCOLS, ("fewshot",))
+#: The few-shot metrics :func:`measure` records: per setting and head, mean and 95% CI.
+_FEWSHOT_METRIC = re.compile(
+    r"fewshot_\d+way\d+shot_(protonet|baseline|baseline_pp)_(accuracy|ci95)"
+)
+
+
+def entry_protocols(entry: Mapping) -> tuple[str, ...]:
+    """The protocols :func:`measure` runs for an entry (its ``protocols`` field).
+
+    Default: the frozen-feature protocols (kNN, linear probe, few-label probe); an entry
+    trained on base classes and tested on novel ones (a few-shot encoder) names
+    ``["fewshot"]``: N-way K-shot accuracy on the test split's classes with the heads and
+    episodes of :data:`tfless.evaluation.DEFAULTS` (5-way, 1 and 5 shots, 600 episodes).
+    """
+    return tuple(entry.get("protocols") or _FEATURE_PROTOCOLS)
 
 
 def _eval_data(entry: Mapping) -> tuple:
@@ -282,54 +313,73 @@ def _split_arrays(dataset: str, shape: tuple) -> tuple:
 
 
 def _rounded(results: Mapping) -> dict:
-    return {k: round(results[k], 4) for k in MEASURED_METRICS if k in results}
+    return {
+        k: round(float(v), 4)
+        for k, v in results.items()
+        if k in MEASURED_METRICS or _FEWSHOT_METRIC.fullmatch(k)
+    }
+
+
+def _evaluate(encoder, entry: Mapping, protocols, settings) -> dict:
+    from tfless.evaluation import DEFAULTS, evaluate_encoder
+
+    train, test = _eval_data(entry)
+    if "fewshot" in protocols:
+        train = None  # the classes of train are not those of test: nothing fits on them
+    return _rounded(
+        evaluate_encoder(encoder, train, test, protocols, settings=settings or DEFAULTS)
+    )
 
 
 def measure(export_dir: str, entry: Mapping, settings=None) -> dict:
     """Metrics of an exported encoder on its (built-in) dataset, from the SavedModel itself.
 
-    :func:`tfless.evaluation.evaluate_encoder` on the loaded export: ``test_accuracy``
-    through the ``logits`` signature when present; on the features, ``knn_accuracy``
-    (weighted kNN) and ``linear_accuracy`` (logistic probe) with every training label, and
-    ``linear_10pc_accuracy`` (the probe fit on 10 labels per class); rounded to 4 decimals.
+    :func:`tfless.evaluation.evaluate_encoder` on the loaded export, by the entry's
+    protocols (:func:`entry_protocols`), rounded to 4 decimals:
+
+    * the feature protocols (default): ``test_accuracy`` through the ``logits``
+      signature when present; on the features, ``knn_accuracy`` (weighted kNN) and
+      ``linear_accuracy`` (logistic probe) with every training label, and
+      ``linear_10pc_accuracy`` (the probe fit on 10 labels per class);
+    * ``fewshot``: ``fewshot_<N>way<K>shot_<head>_accuracy`` and ``..._ci95`` on the
+      test split's classes for every head on frozen features (ProtoNet, Baseline,
+      Baseline++).
 
     Args:
       export_dir: the export version directory.
-      entry: its registry entry (``dataset`` and ``input.shape`` are read).
+      entry: its registry entry (``dataset``, ``input.shape`` and ``protocols`` are read).
       settings: protocol parameters; default :data:`tfless.evaluation.DEFAULTS` (the
         same as the trainer's and ``tfless-eval``'s: kNN k=200, T=0.1, 10 labels per
-        class for the few-label probe).
+        class for the few-label probe; 5-way 1- and 5-shot, 600 episodes of 15 queries).
     """
     import tensorflow as tf
 
-    from tfless.evaluation import DEFAULTS, evaluate_encoder, has_classifier
+    from tfless.evaluation import has_classifier
 
-    train, test = _eval_data(entry)
     loaded = tf.saved_model.load(export_dir)
-    protocols = _FEATURE_PROTOCOLS + (("accuracy",) if has_classifier(loaded) else ())
-    return _rounded(evaluate_encoder(loaded, train, test, protocols, settings=settings or DEFAULTS))
+    protocols = entry_protocols(entry)
+    if "fewshot" not in protocols and has_classifier(loaded):
+        protocols += ("accuracy",)
+    return _evaluate(loaded, entry, protocols, settings)
 
 
 def measure_random_init(config, entry: Mapping, settings=None) -> dict:
-    """The frozen-feature metrics of the entry's encoder before any training step.
+    """The metrics of the entry's encoder before any training step.
 
     The reference a learned encoder must beat: the config's backbone and method built
     with the run's seed (``train.seed``), measured by the protocols of :func:`measure`
     (no ``test_accuracy``: an untrained head says nothing).
     """
     from tfless.data import get_info
-    from tfless.evaluation import DEFAULTS, evaluate_encoder
     from tfless.train.build import build_method
 
-    train, test = _eval_data(entry)
+    train, _ = _eval_data(entry)
     keras.utils.set_random_seed(int(config.train.get("seed", 0)))
     info = get_info(entry["dataset"])
     method = build_method(
         config, tuple(entry["input"]["shape"]), info.num_classes, num_train=len(train[1])
     )
-    return _rounded(
-        evaluate_encoder(method, train, test, _FEATURE_PROTOCOLS, settings=settings or DEFAULTS)
-    )
+    return _evaluate(method, entry, entry_protocols(entry), settings)
 
 
 # ------------------------------------------------------------------------ build
@@ -534,7 +584,17 @@ LIST_COLUMNS = ("name", "kind", "method", "backbone", "dataset", "measured", "pu
 
 
 def _metrics_text(metrics: Mapping | None) -> str:
-    return ", ".join(f"{_SHORT.get(k, k)}={v}" for k, v in (metrics or {}).items()) or "-"
+    """``knn=0.99, linear=...``; a few-shot accuracy as ``5way1shot_protonet=0.95+-0.004``."""
+    metrics = metrics or {}
+    cells = []
+    for key, value in metrics.items():
+        if not _FEWSHOT_METRIC.fullmatch(key):
+            cells.append(f"{_SHORT.get(key, key)}={value}")
+        elif key.endswith("_accuracy"):
+            ci = metrics.get(key[: -len("accuracy")] + "ci95")
+            short = key[len("fewshot_") : -len("_accuracy")]
+            cells.append(f"{short}={value}" + ("" if ci is None else f"+-{ci}"))
+    return ", ".join(cells) or "-"
 
 
 def describe(entry: Mapping) -> tuple[str, ...]:

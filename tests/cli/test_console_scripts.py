@@ -7,6 +7,7 @@ Every script runs in a subprocess (``python -m tfless.cli.<name>`` or the instal
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -137,6 +138,9 @@ def test_a_normal_run_prints_no_tensorflow_start_up_lines(launched):
     assert result.returncode == 0, result.stderr[-3000:]
     noise = [line for line in result.stderr.splitlines() if any(n in line for n in TF_NOISE)]
     assert not noise, "\n".join(noise)
+    # Nor absl INFO lines (TensorFlow notes every checkpoint save at INFO).
+    info = [line for line in result.stderr.splitlines() if re.match(r"I\d{4} ", line)]
+    assert not info, "\n".join(info)
     assert "test_accuracy" in json.loads(result.stdout)
 
 

@@ -100,6 +100,17 @@ def test_eval_a_training_run_through_flags(rotation_run, tmp_path, capsys, recor
     assert res_bn["knn_accuracy"] != pytest.approx(res["knn_accuracy"], abs=1e-9)
 
 
+def _exit_status(*args: str) -> int:
+    """The status ``tfless-eval ARGS`` exits with (run in this process)."""
+    flags.FLAGS(["tfless-eval", *args])
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            cli.main(["tfless-eval"])
+    finally:
+        flags.FLAGS.unparse_flags()
+    return exit_info.value.code
+
+
 def test_eval_bad_input(export_dir, tmp_path):
     with pytest.raises(ValueError, match="exactly one"):
         cli.evaluate()
@@ -131,13 +142,23 @@ def test_eval_a_run_on_its_own_dataset_and_refuse_another(rotation_run, tmp_path
     assert res["val_hash"] == manifest["val_hash"] and res["split_hash"] is None
     assert cli._run_data(run, "synthetic")["dataset"] == "synthetic"  # the same is fine
     # Another --dataset is a usage error naming both datasets, on one line.
-    flags.FLAGS(["tfless-eval", f"--workdir={run}", "--dataset=digits", "--protocol=knn"])
-    try:
-        with pytest.raises(SystemExit) as exit_info:
-            cli.main(["tfless-eval"])
-    finally:
-        flags.FLAGS.unparse_flags()
-    assert exit_info.value.code == 2
+    assert _exit_status(f"--workdir={run}", "--dataset=digits", "--protocol=knn") == 2
     err = capsys.readouterr().err
     assert "--dataset='digits'" in err and "trained on 'synthetic'" in err
     assert err.strip().count("\n") == 0
+
+
+def test_eval_a_zoo_entry_by_name_on_its_own_dataset(tmp_path, capsys):
+    from tfless import zoo
+
+    name = "digits_supervised_convnet"
+    res = cli.evaluate(zoo=name, protocols=["accuracy"])
+    assert res["dataset"] == "digits" and res["image_size"] == 16
+    assert res["saved_model"] == zoo.entry_path(zoo.get_entry(name))
+    assert round(res["test_accuracy"], 4) == zoo.get_entry(name)["metrics"]["test_accuracy"]
+    with pytest.raises(ValueError, match="exactly one"):
+        cli.evaluate(zoo=name, saved_model=str(tmp_path))
+    # An unknown entry or a recipe without files: one error line naming it, status 2.
+    for bad, words in (("nope", "No zoo entry 'nope'"), ("cifar10_supervised_wrn28_2", "recipe")):
+        assert _exit_status(f"--zoo={bad}", "--protocol=knn") == 2
+        assert words in capsys.readouterr().err

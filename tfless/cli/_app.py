@@ -7,6 +7,7 @@ import sys
 from typing import NoReturn
 
 from absl import app, flags
+from absl import logging as absl_logging
 
 from tfless.cli._env import import_tensorflow
 
@@ -60,7 +61,16 @@ def _parse_flags(argv: list[str]) -> list[str]:
     except (AttributeError, KeyError) as e:
         fail(_config_error(e))
     import_tensorflow()
+    _quiet_info_logs()
     return args
+
+
+def _quiet_info_logs() -> None:
+    # absl turns on INFO logging once flags are parsed, and TensorFlow then reports every
+    # checkpoint save ("Sharding callback duration: ..."). tfless logs nothing at INFO:
+    # warnings only, unless --verbosity (-v) asks for more.
+    if not flags.FLAGS["verbosity"].present:
+        absl_logging.set_verbosity(absl_logging.WARNING)
 
 
 def run_app(main, module_name: str) -> None:

@@ -3,11 +3,14 @@ r"""``tfless-eval``: evaluate any encoder by the standard protocols.
   tfless-eval --saved_model=EXPORT_VERSION_DIR --dataset=digits \
       --protocol=linear,knn,few_label,finetune,plot --out=DIR
   tfless-eval --workdir=RUN_DIR --protocol=accuracy,linear,knn --out=DIR
+  tfless-eval --zoo=glyphs_protonet_conv4 --protocol=fewshot
 
 A training run (``--workdir``) is evaluated on the data it trained on, read from its
 ``manifest.json``: the dataset, its ``data_dir``, and the input size and channels; a
 ``--dataset`` naming another dataset is refused (usage error, status 2). A
-``--saved_model`` is evaluated on ``--dataset`` (default ``digits``).
+``--saved_model`` is evaluated on ``--dataset`` (default ``digits``); a model zoo entry
+(``--zoo=NAME``, its files checked against the registry's sha256 first) on ``--dataset``,
+default the entry's own dataset.
 
 The protocols are those of :func:`tfless.evaluation.evaluate_encoder`, with the
 parameters of ``tfless.evaluation.DEFAULTS`` unless a flag changes them:
@@ -45,11 +48,14 @@ _SAVED_MODEL = flags.DEFINE_string(
     "saved_model", None, "An export version directory (holding saved_model.pb)."
 )
 _WORKDIR = flags.DEFINE_string("workdir", None, "A tfless training run directory.")
+_ZOO = flags.DEFINE_string(
+    "zoo", None, "A shipped model zoo entry (see tfless-zoo list), verified before use."
+)
 _DATASET = flags.DEFINE_string(
     "dataset",
     None,
     "Dataset name (see tfless.data.available). Default: a run's own dataset (--workdir; "
-    "another one is refused), digits for --saved_model.",
+    "another one is refused), a zoo entry's dataset (--zoo), digits for --saved_model.",
 )
 _PROTOCOL = flags.DEFINE_list("protocol", ["linear", "knn"], f"Some of {list(PROTOCOLS)}.")
 _OUT = flags.DEFINE_string("out", None, "Output directory for the JSON, markdown and PNG.")
@@ -166,6 +172,14 @@ def _source(saved_model: str | None, workdir: str | None, run: dict):
     return method, shape, network.output_shape[-1], info
 
 
+def _zoo_source(name: str, dataset: str | None) -> tuple[str, str]:
+    """``(export directory, dataset)`` of a shipped zoo entry, its files verified."""
+    from tfless import zoo
+
+    path = zoo.verify(name)["path"]
+    return path, dataset or zoo.get_entry(name)["dataset"]
+
+
 def _encoder_label(source: dict) -> str:
     """How a plot names the encoder: its method and run directory, or its SavedModel."""
     if "saved_model" in source:
@@ -217,13 +231,15 @@ def evaluate(
     data_dir: str | None = None,
     precise_bn: bool = False,
     fewshot: dict | None = None,
+    zoo: str | None = None,
 ) -> dict:
     """Runs the protocols on a SavedModel export or a training run; see the module doc.
 
     A run (``workdir``) is evaluated on its own dataset, ``data_dir`` and input size
     (from its manifest; ``image_size`` / ``channels`` still override the size); the
     probes fit on the dataset's whole training split and are scored on its test split.
-    A SavedModel is evaluated on ``dataset`` (default :data:`DEFAULT_DATASET`).
+    A SavedModel is evaluated on ``dataset`` (default :data:`DEFAULT_DATASET`); a zoo
+    entry (``zoo``, verified against the registry first) on ``dataset``, default its own.
     ``fewshot`` overrides ``fewshot_*`` fields of the protocol settings (``ways``, ``shots``,
     ``episodes``, ``heads``, ...): the ``fewshot`` protocol's episodes on the test split.
 
@@ -238,8 +254,10 @@ def evaluate(
     from tfless import evaluation as ev
     from tfless.data import load, to_arrays
 
-    if (saved_model is None) == (workdir is None):
-        raise ValueError("Give exactly one of --saved_model or --workdir.")
+    if sum(x is not None for x in (saved_model, workdir, zoo)) != 1:
+        raise ValueError("Give exactly one of --saved_model, --workdir or --zoo.")
+    if zoo is not None:
+        saved_model, dataset = _zoo_source(zoo, dataset)
     if precise_bn and saved_model is not None:
         raise ValueError(
             "--precise_bn needs a training run (--workdir): a SavedModel's batch-norm "
@@ -294,10 +312,14 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if "plot" in _PROTOCOL.value and not _OUT.value and _SAVED_MODEL.value and not _WORKDIR.value:
         fail("--protocol=plot on a --saved_model writes a PNG; pass --out=DIR.")
+    from tfless.zoo import ChecksumError, ZooError
+
     try:
         results = _evaluate_from_flags()
-    except DatasetMismatchError as e:
+    except (DatasetMismatchError, ZooError) as e:  # ZooError: unknown name, or a recipe
         fail(str(e))
+    except ChecksumError as e:  # a tampered or incomplete entry: refused, not a usage error
+        fail(str(e), status=1)
     print(json.dumps(results, indent=2, sort_keys=True))
     if "embedding_plot" in results:
         print(f"Wrote the embedding plot to {results['embedding_plot']}")
@@ -318,6 +340,7 @@ def _evaluate_from_flags() -> dict:
         few_label_per_class=_FEW_LABEL.value,
         data_dir=_DATA_DIR.value,
         precise_bn=_PRECISE_BN.value,
+        zoo=_ZOO.value,
         fewshot=dict(
             ways=_FEWSHOT_WAYS.value,
             shots=tuple(int(k) for k in _FEWSHOT_SHOTS.value),

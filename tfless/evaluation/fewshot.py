@@ -24,6 +24,7 @@ Two ways to score an episode:
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 import numpy as np
 import tensorflow as tf
@@ -117,14 +118,18 @@ def _episode_positions(sampler: EpisodeSampler, episodes: int):
     return np.stack(support), np.stack(query)
 
 
-# Traced once per head, shape and episode count: the support size must stay static.
-@tf.function
 def _head_logits(head: str, support, support_label, query, ways: int, seed):
     if head == "protonet":
         return fs.prototype_logits(query, fs.class_prototypes(support, support_label, ways))
     cosine = head == "baseline_pp"
     params = fs.fit_support_head(support, support_label, ways, cosine=cosine, seed=seed)
     return fs.head_logits(query, params, cosine, 2.0)
+
+
+# One function per head, each traced once per shape and episode count (the support size
+# must stay static): a 1- and 5-shot evaluation traces each twice, not one function six
+# times (which TensorFlow would report as excessive retracing).
+_HEAD_FNS = {head: tf.function(functools.partial(_head_logits, head)) for head in HEADS}
 
 
 def head_accuracies(head: str, support, support_label, query, query_label, ways: int, seed=0):
@@ -138,8 +143,7 @@ def head_accuracies(head: str, support, support_label, query, query_label, ways:
     """
     if head not in HEADS:
         raise ValueError(f"Unknown few-shot head {head!r}; expected one of {list(HEADS)}.")
-    logits = _head_logits(
-        head,
+    logits = _HEAD_FNS[head](
         tf.convert_to_tensor(support, tf.float32),
         tf.convert_to_tensor(support_label, tf.int32),
         tf.convert_to_tensor(query, tf.float32),

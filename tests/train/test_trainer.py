@@ -219,3 +219,26 @@ def test_launcher_rejects_a_config_key_that_does_not_exist(tmp_path, cli_module,
     assert exit_info.value.code != 0
     assert "stepz" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "run")
+
+
+def test_model_init_starts_a_fresh_run_from_another_runs_encoder(smoke_run, tmp_path):
+    from tfless.evaluation import keras_encoder
+    from tfless.train.build import build_run
+
+    _, workdir, _ = smoke_run
+    source = keras_encoder(restore_method(workdir)[0])
+    c = smoke(**{"model.init": workdir})
+    loaded = keras_encoder(build_run(c, init_weights=True).method)
+    for s, d in zip(source.weights, loaded.weights, strict=True):
+        np.testing.assert_array_equal(np.asarray(s), np.asarray(d), err_msg=d.path)
+    # Restoring a run (init_weights=False) builds fresh weights: its checkpoint fills them.
+    fresh = keras_encoder(build_run(c).method)
+    assert not np.array_equal(np.asarray(fresh.weights[0]), np.asarray(source.weights[0]))
+    # Another backbone shape is refused naming both shapes; a missing source before any work.
+    widths = tuple(c.model.kwargs.widths)
+    wider = smoke(**{"model.init": workdir, "model.kwargs.widths": widths[:-1] + (2 * widths[-1],)})
+    with pytest.raises(ValueError, match=r"has shape .* but this run's .* has"):
+        build_run(wider, init_weights=True)
+    with pytest.raises(ValueError, match="model.init='/no/such/run' is neither"):
+        train_and_evaluate(smoke(**{"model.init": "/no/such/run"}), str(tmp_path / "never"))
+    assert not os.path.exists(tmp_path / "never" / "checkpoints")

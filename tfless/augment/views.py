@@ -97,6 +97,36 @@ def flip_crop(flip: bool = True, pad_fraction: float = 0.125) -> Callable:
     return fn
 
 
+def bit_crop(flip: bool = True, crop_fraction: float = 0.8) -> Callable:
+    """BiT-HyperRule's training crop: a random square of ``crop_fraction`` of the side,
+    resized back to the image size, then a random horizontal flip.
+
+    "Big Transfer (BiT)" (Kolesnikov et al. 2020, arXiv:1912.11370) resizes small images to
+    160x160 and takes a random 128x128 crop (the official code, google-research/big_transfer
+    ``bit_hyperrule.py``: 512 -> 480 for larger ones); test images are resized to 128. With
+    the pipeline's images already at the test size, a crop of 128/160 = 0.8 of the side
+    resized to 128 shows the same content at the same scale (bilinear both ways).
+
+    Returns:
+      ``fn(images [B, H, W, C]) -> {"image": [B, H, W, C]}``.
+    """
+    if not 0.0 < crop_fraction <= 1.0:
+        raise ValueError(f"crop_fraction must be in (0, 1]; got {crop_fraction!r}.")
+
+    @_no_autograph
+    def fn(images):
+        images = ops.check_images(images)
+        batch = tf.shape(images)[0]
+        corner = rng.uniform([batch, 2], 0.0, 1.0 - crop_fraction)
+        boxes = tf.concat([corner, corner + crop_fraction], axis=1)
+        size = tf.shape(images)[1:3]
+        crops = tf.image.crop_and_resize(images, boxes, tf.range(batch), size)
+        crops = tf.ensure_shape(crops, images.shape)
+        return {"image": ops.random_flip_left_right(crops) if flip else crops}
+
+    return fn
+
+
 def weak_strong(
     flip: bool = True,
     pad_fraction: float = 0.125,
@@ -346,6 +376,7 @@ VIEWS: dict[str, Callable] = {
     for f in (
         identity,
         flip_crop,
+        bit_crop,
         weak_strong,
         simclr,
         multi_weak,

@@ -13,7 +13,8 @@ A config file imports the builders of its family and sets the values of its pape
 
 Modules: ``common`` (arg parsing, the supervised digits schema every config starts from,
 smoke sizes), ``supervised`` (the Wide ResNet recipe of the semi-supervised benchmarks),
-``semi``, ``contrastive``, ``pretext``, ``augment`` (one builder per family).
+``semi``, ``contrastive``, ``pretext``, ``augment``, ``fewshot``, ``sla``, ``transfer`` (BiT
+and its HyperRule) (one builder per family).
 Python callers load any config by path with ``load_config("configs/x/y.py:arg")``.
 """
 

@@ -71,6 +71,9 @@ def digits_base() -> ml_collections.ConfigDict:
     c.model = ml_collections.ConfigDict()
     c.model.backbone = "convnet"
     c.model.kwargs = ml_collections.ConfigDict({"widths": (32, 64, 128)})
+    # Pre-trained encoder weights for a fresh run: a BiT .npz file or a tfless run
+    # directory (tfless.train.init_weights).
+    c.model.init = ml_collections.config_dict.placeholder(str)
 
     c.data = ml_collections.ConfigDict()
     c.data.dataset = "digits"

@@ -19,6 +19,7 @@ from tfless.backbones import build_backbone
 from tfless.data import episodes, pipelines
 from tfless.methods import Method, get_method_class
 from tfless.train import precision as precision_lib
+from tfless.train.init_weights import read_init
 from tfless.train.optimizers import make_optimizer
 
 
@@ -169,6 +170,7 @@ def build_run(
     *,
     seed: int = 0,
     skip_batches: int = 0,
+    init_weights: bool = False,
 ) -> Run:
     """Builds the data, method and optimizer of ``config``, ready to train or restore.
 
@@ -182,6 +184,9 @@ def build_run(
       strategy: the distribution strategy (default: the current one).
       seed: seed of the data pipeline (shuffling, label split, augmentation).
       skip_batches: training batches to skip (those an interrupted run consumed).
+      init_weights: load ``config.model.init`` into the encoder before the optimizer is
+        built (:mod:`tfless.train.init_weights`); a fresh run does, a resumed or restored
+        one does not (its checkpoint holds the weights).
 
     Returns:
       :class:`Run`.
@@ -190,6 +195,9 @@ def build_run(
       ValueError: for a batch the method cannot read, or a bad method config.
     """
     strategy = strategy or tf.distribute.get_strategy()
+    init = read_init(config.model.get("init")) if init_weights else None
+    if init is not None and init.kind == "run":
+        keras.utils.set_random_seed(seed)  # restoring the source run drew random numbers
     data = pipelines.build_data(config.data, seed=seed, skip_batches=skip_batches)
     example = next(iter(data.train.take(1)))
     pipelines.check_batch(example, data.image_shape)
@@ -217,6 +225,8 @@ def build_run(
         )
         method.build_from_batch(example)
         method.built = True
+        if init is not None:
+            init.apply(method.encoder)
         optimizer.build(method.trainable_variables)
         epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         checkpoint = tf.train.Checkpoint(model=method, optimizer=optimizer, epoch=epoch)

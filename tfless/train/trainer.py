@@ -33,6 +33,7 @@ from tfless.train import checkpoints as ckpts
 from tfless.train import final_bn
 from tfless.train.build import Run, build_run, steps_per_execution, total_steps
 from tfless.train.guards import StopOnNonFinite
+from tfless.train.init_weights import check_init
 from tfless.train.manifest import MANIFEST, check_workdir, read_manifest, run_manifest
 from tfless.train.precision import check_precision, uses_ema
 from tfless.train.strategy import is_chief, is_multiworker, make_strategy, worker_index
@@ -155,6 +156,7 @@ def _train_and_evaluate(config, workdir: str, strategy, cleanup: contextlib.Exit
         final_bn.recompute_mode(config)  # a bad eval.recompute_bn fails before training
         check_precision(config.train.get("precision", "float32"))
         steps_per_execution(config)
+        check_init(config.model.get("init"))  # a missing weight file fails before any work
         if strategy is None or isinstance(strategy, str):
             strategy = make_strategy(strategy or config.train.get("strategy", "none"))
         chief = is_chief(strategy)
@@ -168,7 +170,13 @@ def _train_and_evaluate(config, workdir: str, strategy, cleanup: contextlib.Exit
         # Probe the checkpoint before building the data so that the stream skips
         # the batches the interrupted run already consumed.
         latest, initial_epoch = _resume_point(workdir)
-        run = build_run(config, strategy, seed=seed, skip_batches=initial_epoch * per_epoch)
+        run = build_run(
+            config,
+            strategy,
+            seed=seed,
+            skip_batches=initial_epoch * per_epoch,
+            init_weights=not latest,
+        )
         # The run's own directory on the chief; other workers write checkpoints to a
         # scratch directory, as MultiWorkerMirroredStrategy needs every worker to save.
         run_dir = workdir if chief else os.path.join(workdir, f".worker{worker_index(strategy)}")

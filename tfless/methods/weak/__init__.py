@@ -11,9 +11,9 @@ from tfless.methods.weak.bit import BiT
 from tfless.methods.weak.multi_tag import MultiTag
 from tfless.methods.weak.noisy_label import NoisyLabel
 
-# Trained by the trainer (``method.name``). MultiTag reads multi-hot tag targets and BiT
-# follows its own HyperRule schedule; both are used from Python (see the README) until the
-# data pipeline builds tag batches and the optimizer config takes the HyperRule schedule.
-WEAK_METHODS = {"noisy_label": NoisyLabel}
+# Trained by the trainer (``method.name``; BiT with tfless.configs.transfer's HyperRule).
+# MultiTag reads multi-hot tag targets, which the data pipeline does not build: it is
+# used from Python (see the README).
+WEAK_METHODS = {"noisy_label": NoisyLabel, "bit": BiT}
 
 __all__ = ["WEAK_METHODS", "BiT", "MultiTag", "NoisyLabel"]

@@ -1,0 +1,92 @@
+"""BiT transfer: fine-tuning a pre-trained trunk with the BiT-HyperRule.
+
+"Big Transfer (BiT): General Visual Representation Learning" (Kolesnikov et al. 2020,
+arXiv:1912.11370); the rule itself is :mod:`tfless.train.hyperrule`.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+
+from tfless.configs import common
+from tfless.train import hyperrule
+
+
+def bit_config(
+    dataset: str,
+    shots: int | None,
+    *,
+    num_classes: int,
+    num_train: int,
+    batch_size: int,
+    base_lr: float | None = None,
+) -> ml_collections.ConfigDict:
+    """The ``bit`` method on ``dataset`` with ``shots`` labeled images per class (None:
+    the whole training split, ``num_train`` images) at ``batch_size``, with the HyperRule's
+    optimizer, schedule and MixUp for that many examples (:func:`set_hyperrule`), test
+    accuracy after the fixed schedule (no validation hold-out), unlocked."""
+    c = common.digits_base()
+    c.method.name = "bit"
+    c.method.kwargs = ml_collections.ConfigDict({"mixup_alpha": 0.0, "zero_init_head": True})
+    c.data.dataset = dataset
+    c.data.labels_per_class = shots
+    c.data.val_size = 0
+    c.data.batch_size = batch_size
+    set_hyperrule(c, shots * num_classes if shots else num_train, base_lr)
+    return c
+
+
+def set_hyperrule(c: ml_collections.ConfigDict, num_examples: int, base_lr=None) -> None:
+    """BiT-HyperRule for a training set of ``num_examples`` at ``c.data.batch_size``.
+
+    SGD with momentum 0.9, no weight decay, no EMA; ``train.steps`` and the schedule from
+    :func:`tfless.train.hyperrule.hyperrule_schedule` (linear warm-up, then x0.1 at each
+    decay point), expressed as the trainer's ``step`` schedule. Learning rate
+    ``base_lr`` (default BiT's 0.003 at batch 512, scaled linearly to the batch size);
+    MixUp alpha 0.1 from 20k examples (``method.kwargs.mixup_alpha``).
+
+    The trainer's warm-up reaches the base rate one step earlier than the official code
+    (``lr (t + 1) / w`` against ``lr t / w``) and each decay applies from its point on
+    rather than after it: the two schedules differ at single steps only (tested).
+    """
+    warmup, *decays, end = hyperrule.hyperrule_schedule(num_examples)
+    if base_lr is None:
+        base_lr = hyperrule.BASE_LR * c.data.batch_size / hyperrule.BATCH_SIZE
+    c.optimizer.name = "sgd"
+    c.optimizer.learning_rate = float(base_lr)
+    c.optimizer.momentum = hyperrule.MOMENTUM
+    c.optimizer.nesterov = False
+    c.optimizer.weight_decay = 0.0
+    c.optimizer.ema = 0.0
+    c.optimizer.schedule = "step"
+    c.optimizer.warmup_steps = warmup
+    c.optimizer.boundaries = tuple((d - warmup) / (end - warmup) for d in decays)
+    c.optimizer.factor = 0.1
+    c.train.steps = end
+    c.train.eval_every = end
+    c.method.kwargs.mixup_alpha = hyperrule.hyperrule_mixup(num_examples)
+
+
+def parse_shots_arg(arg: str | None, settings, default: str) -> tuple[str, bool]:
+    """``(setting, smoke)`` from ``'5shot'``, ``'full,smoke'``, ...: one of ``settings``."""
+    parts = [p for p in (arg or "").split(",") if p]
+    smoke = "smoke" in parts
+    rest = [p for p in parts if p != "smoke"]
+    if len(rest) > 1 or (rest and rest[0] not in settings):
+        raise ValueError(
+            f"Unknown config arg {arg!r}. Expected one of {list(settings)}, optionally "
+            "followed by ',smoke'."
+        )
+    return (rest[0] if rest else default), smoke
+
+
+def bit_smoke(c: ml_collections.ConfigDict) -> None:
+    """Seconds instead of hours: the tiny GroupNorm ResNet at 16x16, 6 steps, batch 16."""
+    c.model.backbone = "bit_tiny"
+    c.model.kwargs = ml_collections.ConfigDict()
+    c.data.image_size = 16
+    c.data.batch_size = 16
+    c.train.steps = 6
+    c.train.eval_every = 3
+    c.optimizer.warmup_steps = 2
+    c.optimizer.boundaries = (0.25, 0.5, 0.75)

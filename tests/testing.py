@@ -258,3 +258,24 @@ def run_mirrored_equivalence(
         for other in others:
             np.testing.assert_array_equal(other, first, err_msg=v.path)
     return one, two, h1, h2
+
+
+def tfless_train_in_process(cli_module, monkeypatch, *args: str) -> int:
+    """``tfless-train ARGS`` run in this process (no TensorFlow start-up): its exit status.
+
+    ``cli_module`` and ``monkeypatch`` are the fixtures; ``sys.argv`` is set as the shell
+    would set it, because ml_collections defines the ``--config.*`` flags from it.
+    """
+    import sys
+
+    from absl import flags
+
+    argv = ["tfless-train", *args]
+    monkeypatch.setattr(sys, "argv", argv)
+    with cli_module("train") as module:
+        flags.FLAGS(argv)
+        try:
+            module.main(argv[:1])
+        except SystemExit as e:
+            return e.code
+    return 0

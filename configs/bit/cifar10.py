@@ -25,15 +25,19 @@ at 200 / 300 / 400) below 20k examples, 10,000 steps (500 / 3k / 6k / 9k) and Mi
 """
 
 from tfless.configs import common, transfer
+from tfless.train import hyperrule
 
 SHOTS = {"1shot": 1, "5shot": 5, "10shot": 10, "full": None}
 
 
 def get_config(arg: str | None = None):
     setting, smoke = transfer.parse_shots_arg(arg, SHOTS, default="5shot")
-    c = transfer.bit_config(
-        "cifar10", SHOTS[setting], num_classes=10, num_train=50_000, batch_size=128, base_lr=1e-3
-    )
+    shots = SHOTS[setting]
+    n = shots * 10 if shots else 50_000  # training examples: the HyperRule's input
+    c = transfer.bit_config("cifar10", shots, batch_size=128)
+    # BiT's rate: the official GPU variant, 0.001 at batch 128.
+    lr = 1e-3
+    transfer.set_hyperrule(c, hyperrule.hyperrule_schedule(n), hyperrule.hyperrule_mixup(n), lr)
     c.model.backbone = "bit_r50x1"
     c.model.kwargs = {}
     c.data.image_size = 128

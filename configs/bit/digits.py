@@ -21,13 +21,19 @@ resized back) and no flips (a flipped digit is another digit); a zero-initialize
 """
 
 from tfless.configs import common, transfer
+from tfless.train import hyperrule
 
 SHOTS = {"1shot": 1, "5shot": 5, "10shot": 10, "full": None}
 
 
 def get_config(arg: str | None = None):
     setting, smoke = transfer.parse_shots_arg(arg, SHOTS, default="5shot")
-    c = transfer.bit_config("digits", SHOTS[setting], num_classes=10, num_train=1257, batch_size=32)
+    shots = SHOTS[setting]
+    n = shots * 10 if shots else 1_257  # training examples: the HyperRule's input
+    c = transfer.bit_config("digits", shots, batch_size=32)
+    # BiT's rate: 0.003 at batch 512, scaled to this batch.
+    lr = hyperrule.BASE_LR * 32 / hyperrule.BATCH_SIZE
+    transfer.set_hyperrule(c, hyperrule.hyperrule_schedule(n), hyperrule.hyperrule_mixup(n), lr)
     c.model.backbone = "bit_tiny"
     c.model.kwargs = {}
     common.set_augment(c, "bit_crop", {"flip": False, "crop_fraction": 0.8})

@@ -11,12 +11,16 @@ Command, the real-only classifier (the stage classifier's network) through the t
   tfless-train --config=configs/mrgan/cifar_da4.py --workdir=/tmp/tfless/da4_real_only \
     --config.data.dataset=folder:/data/cifar_da4/real
 
-Command, MR-GAN stages 0, 1, 2 (each resumes from the previous one in the same workdir):
-  python -c "from tfless.configs import load_config; \
-from tfless.train.mrgan_stages import run_stages_from_config; \
-print(run_stages_from_config(load_config('configs/mrgan/cifar_da4.py'), '/tmp/tfless/da4'))"
+Command, MR-GAN stages 0, 1, 2 (stage 0 also trains the real-only classifier; each stage
+starts from the previous one's files in the same workdir):
+  tfless-train --config=configs/mrgan/cifar_da4.py:stages --workdir=/tmp/tfless/da4 \
+    --config.data.dataset=folder:/data/cifar_da4/real \
+    --config.mrgan.synthetic_dir=/data/cifar_da4/synthetic
+  # later stages only, after an earlier command ran stage 0: --config.mrgan.stages="(1, 2)"
 
-Args: (none) the recipe; ``smoke`` a few supervised steps on the built-in digits.
+Args (after the colon, comma-separated): (none) the real-only classifier through the
+trainer; ``stages`` MR-GAN stages 0, 1, 2 (``mrgan.stages``); ``smoke`` a few steps on the
+built-in digits.
 
 Metric: test accuracy on the real test images, as the improvement over the real-only
 classifier. Published, not measured (the MR-GAN talk, CIFAR-DA4, 1M synthetic images):
@@ -38,7 +42,11 @@ from tfless.configs import common
 
 
 def get_config(arg: str | None = None):
-    smoke = common.parse_smoke_arg(arg)
+    parts = [p for p in (arg or "").split(",") if p]
+    unknown = sorted(set(parts) - {"stages", "smoke"})
+    if unknown:
+        raise ValueError(f"Unknown config arg {arg!r}. Expected 'stages', 'smoke' or both.")
+    smoke = "smoke" in parts
     c = common.digits_base()
     c.data.dataset = "folder:/data/cifar_da4/real"
     c.data.image_size = 32
@@ -63,6 +71,8 @@ def get_config(arg: str | None = None):
             "generator_blocks": 6,
             "discriminator_filters": 64,
             "discriminator_layers": 3,
+            # Non-empty: tfless-train runs these MR-GAN stages instead of the trainer.
+            "stages": (0, 1, 2) if "stages" in parts else (),
         }
     )
     if smoke:

@@ -4,6 +4,7 @@ Every script runs in a subprocess (``python -m tfless.cli.<name>`` or the instal
 ``tfless-<name>``), so each test sees what the user sees: help text, exit status, stderr.
 """
 
+import fcntl
 import json
 import os
 import pathlib
@@ -13,6 +14,8 @@ import subprocess
 import sys
 
 import pytest
+
+from tests.testing import tfless_train_in_process
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SMOKE = "--config=configs/supervised/digits.py:smoke"
@@ -74,10 +77,13 @@ MISTAKES = {
 }
 
 
-@pytest.fixture(scope="module")
-def launched(tmp_path_factory):
+#: Run as a user would: one mistake caught when the flags parse (before TensorFlow loads),
+#: one by the trainer (a ConfigError). The others take the second path and run in-process.
+SUBPROCESS_MISTAKES = ("unknown_key", "unknown_method")
+
+
+def _launch_all(tmp: pathlib.Path) -> dict:
     """The module's independent script runs, started together: name -> ``_Launch``."""
-    tmp = tmp_path_factory.mktemp("cli")
     runs = {
         "smoke": _Launch(tmp / "smoke", "train", SMOKE, f"--workdir={tmp / 'smoke/run'}", *SHORT),
         "mirrored": _Launch(
@@ -99,11 +105,49 @@ def launched(tmp_path_factory):
             "--config.optimizer.learning_rate=1e30",
         ),
     }
-    for key, (override, _) in MISTAKES.items():
+    for key in SUBPROCESS_MISTAKES:
+        override = MISTAKES[key][0]
         workdir = tmp / key / "run"
         runs[key] = _Launch(tmp / key, "train", SMOKE, f"--workdir={workdir}", *SHORT, override)
-    runs["tmp"] = tmp
     return runs
+
+
+class _Finished:
+    """A run of :func:`_launch_all` that has ended, read back from its files."""
+
+    def __init__(self, out_dir: pathlib.Path):
+        self._dir = out_dir
+
+    def result(self) -> subprocess.CompletedProcess:
+        code = int((self._dir / "returncode").read_text())
+        out, err = ((self._dir / n).read_text() for n in ("stdout", "stderr"))
+        return subprocess.CompletedProcess([], code, out, err)
+
+
+@pytest.fixture(scope="module")
+def launched(tmp_path_factory):
+    """The runs of :func:`_launch_all`, made once for the whole test session.
+
+    pytest-xdist gives every worker its own module fixtures, so each worker running a
+    test of this module would launch all of them again; instead the first one launches
+    them into a directory the workers share (under a file lock) and the others read the
+    results it left there.
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    tmp = shared / "console_scripts"
+    with open(shared / "console_scripts.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (tmp / "done").exists():
+            for name, run in _launch_all(tmp).items():
+                (tmp / name / "returncode").write_text(str(run.result().returncode))
+            (tmp / "done").write_text("")
+    names = [*_FIXED_RUNS, *SUBPROCESS_MISTAKES]
+    return {"tmp": tmp, **{name: _Finished(tmp / name) for name in names}}
+
+
+#: The runs :func:`_launch_all` starts besides the config mistakes.
+_FIXED_RUNS = ("smoke", "mirrored", "eval_help", "diverged")
 
 
 # ------------------------------------------------------------------------------- --help
@@ -163,10 +207,23 @@ def _assert_usage_error(result, *words: str) -> None:
         assert word in errors[0], errors[0]
 
 
-@pytest.mark.parametrize("mistake", sorted(MISTAKES))
+@pytest.mark.parametrize("mistake", SUBPROCESS_MISTAKES)
 def test_a_config_mistake_is_one_error_line_and_status_2(launched, mistake):
     _assert_usage_error(launched[mistake].result(), *MISTAKES[mistake][1])
     assert not (launched["tmp"] / mistake / "run" / "checkpoints").exists()
+
+
+@pytest.mark.parametrize("mistake", sorted(set(MISTAKES) - set(SUBPROCESS_MISTAKES)))
+def test_other_config_mistakes_are_one_error_line_and_status_2_too(
+    mistake, tmp_path, cli_module, monkeypatch, capsys
+):
+    override, words = MISTAKES[mistake]
+    args = [f"{SMOKE}", f"--workdir={tmp_path / 'run'}", *SHORT, override]
+    monkeypatch.chdir(ROOT)
+    status = tfless_train_in_process(cli_module, monkeypatch, *args)
+    err = capsys.readouterr().err
+    _assert_usage_error(subprocess.CompletedProcess(args, status, "", err), *words)
+    assert not (tmp_path / "run" / "checkpoints").exists()
 
 
 def test_a_diverged_run_stops_with_one_error_line_and_status_1(launched):

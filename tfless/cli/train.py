@@ -4,6 +4,8 @@ r"""``tfless-train``: train and evaluate a method from an ml_collections config.
       [--config.train.steps=500] [--strategy=none|mirrored|multiworker|tpu] [--cpu_devices=2]
 
 Starting the same command again after an interruption resumes from the last checkpoint.
+A config whose ``mrgan.stages`` is set (``configs/mrgan/cifar_da4.py:stages``) runs those
+MR-GAN stages instead (``tfless.train.mrgan_stages``).
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ def main(argv):
 
     if _CPU_DEVICES.value:
         split_cpu(_CPU_DEVICES.value)
+    if _mrgan_stages(_CONFIG.value):
+        print(json.dumps(_run_mrgan_stages(_CONFIG.value), indent=2, sort_keys=True))
+        return
     try:
         result = train_and_evaluate(_CONFIG.value, _WORKDIR.value, strategy=_STRATEGY.value)
     except ConfigError as e:
@@ -60,6 +65,26 @@ def main(argv):
         # The run diverged: the message names the step and loss and the checkpoint kept.
         fail(str(e), status=1)
     print(json.dumps(result.metrics, indent=2, sort_keys=True))
+
+
+def _mrgan_stages(config) -> tuple:
+    """The MR-GAN stages a config asks for (``mrgan.stages``), else ``()``."""
+    section = config.get("mrgan")
+    return tuple(section.get("stages") or ()) if section is not None else ()
+
+
+def _run_mrgan_stages(config) -> dict:
+    """MR-GAN stages (:func:`tfless.train.mrgan_stages.run_stages_from_config`); a folder
+    or settings mistake is one error line and status 2, before any training."""
+    from tfless.methods.generative.mrgan import StageError
+    from tfless.train.mrgan_stages import run_stages_from_config
+
+    if _STRATEGY.value not in (None, "none") or _CPU_DEVICES.value:
+        fail("MR-GAN stages train on one device; drop --strategy and --cpu_devices.")
+    try:
+        return run_stages_from_config(config, _WORKDIR.value, _mrgan_stages(config))
+    except StageError as e:
+        fail(str(e))
 
 
 def run():

@@ -9,22 +9,12 @@ from __future__ import annotations
 import ml_collections
 
 from tfless.configs import common
-from tfless.train import hyperrule
 
 
-def bit_config(
-    dataset: str,
-    shots: int | None,
-    *,
-    num_classes: int,
-    num_train: int,
-    batch_size: int,
-    base_lr: float | None = None,
-) -> ml_collections.ConfigDict:
+def bit_config(dataset: str, shots: int | None, *, batch_size: int) -> ml_collections.ConfigDict:
     """The ``bit`` method on ``dataset`` with ``shots`` labeled images per class (None:
-    the whole training split, ``num_train`` images) at ``batch_size``, with the HyperRule's
-    optimizer, schedule and MixUp for that many examples (:func:`set_hyperrule`), test
-    accuracy after the fixed schedule (no validation hold-out), unlocked."""
+    the whole training split) at ``batch_size``, test accuracy after the fixed schedule
+    (no validation hold-out), unlocked; the optimizer is :func:`set_hyperrule`'s."""
     c = common.digits_base()
     c.method.name = "bit"
     c.method.kwargs = ml_collections.ConfigDict({"mixup_alpha": 0.0, "zero_init_head": True})
@@ -32,29 +22,29 @@ def bit_config(
     c.data.labels_per_class = shots
     c.data.val_size = 0
     c.data.batch_size = batch_size
-    set_hyperrule(c, shots * num_classes if shots else num_train, base_lr)
     return c
 
 
-def set_hyperrule(c: ml_collections.ConfigDict, num_examples: int, base_lr=None) -> None:
-    """BiT-HyperRule for a training set of ``num_examples`` at ``c.data.batch_size``.
+def set_hyperrule(
+    c: ml_collections.ConfigDict, schedule, mixup_alpha: float, learning_rate: float
+) -> None:
+    """BiT-HyperRule's optimizer on ``c``, for the rule's values at the training-set size
+    (:mod:`tfless.train.hyperrule`: ``hyperrule_schedule(n)``, ``hyperrule_mixup(n)``, and
+    ``BASE_LR`` at ``BATCH_SIZE``, scaled to the config's batch).
 
-    SGD with momentum 0.9, no weight decay, no EMA; ``train.steps`` and the schedule from
-    :func:`tfless.train.hyperrule.hyperrule_schedule` (linear warm-up, then x0.1 at each
-    decay point), expressed as the trainer's ``step`` schedule. Learning rate
-    ``base_lr`` (default BiT's 0.003 at batch 512, scaled linearly to the batch size);
-    MixUp alpha 0.1 from 20k examples (``method.kwargs.mixup_alpha``).
+    SGD with momentum 0.9, no weight decay, no EMA, ``learning_rate``; ``train.steps`` and
+    the trainer's ``step`` schedule from ``schedule`` = (warm-up end, decay points..., end):
+    linear warm-up, then x0.1 at each decay point; MixUp ``mixup_alpha``
+    (``method.kwargs.mixup_alpha``).
 
     The trainer's warm-up reaches the base rate one step earlier than the official code
     (``lr (t + 1) / w`` against ``lr t / w``) and each decay applies from its point on
     rather than after it: the two schedules differ at single steps only (tested).
     """
-    warmup, *decays, end = hyperrule.hyperrule_schedule(num_examples)
-    if base_lr is None:
-        base_lr = hyperrule.BASE_LR * c.data.batch_size / hyperrule.BATCH_SIZE
+    warmup, *decays, end = (int(p) for p in schedule)
     c.optimizer.name = "sgd"
-    c.optimizer.learning_rate = float(base_lr)
-    c.optimizer.momentum = hyperrule.MOMENTUM
+    c.optimizer.learning_rate = float(learning_rate)
+    c.optimizer.momentum = 0.9
     c.optimizer.nesterov = False
     c.optimizer.weight_decay = 0.0
     c.optimizer.ema = 0.0
@@ -64,7 +54,7 @@ def set_hyperrule(c: ml_collections.ConfigDict, num_examples: int, base_lr=None)
     c.optimizer.factor = 0.1
     c.train.steps = end
     c.train.eval_every = end
-    c.method.kwargs.mixup_alpha = hyperrule.hyperrule_mixup(num_examples)
+    c.method.kwargs.mixup_alpha = float(mixup_alpha)
 
 
 def parse_shots_arg(arg: str | None, settings, default: str) -> tuple[str, bool]:

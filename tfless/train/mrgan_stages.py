@@ -27,7 +27,7 @@ def settings_from_config(config) -> StageSettings:
     """
     section = dict(config.mrgan)
     fields = {f.name for f in dataclasses.fields(StageSettings)}
-    own = {"synthetic_dir", "max_synthetic"}
+    own = {"synthetic_dir", "max_synthetic", "stages"}
     unknown = sorted(set(section) - fields - own)
     if unknown:
         raise ValueError(f"Unknown mrgan settings {unknown}; expected some of {sorted(fields)}.")
@@ -46,6 +46,11 @@ def run_stages_from_config(config, workdir: str, stages=STAGES) -> dict:
 
     Returns:
       ``{"real_only": accuracy (when stage 0 ran), "stage_<n>": metrics}``.
+
+    Raises:
+      StageError: before any training, for folders that are missing, empty or disagree
+        on their classes, an unknown ``mrgan`` setting, stages out of order, or a first
+        stage whose previous stage's files are not in ``workdir``.
     """
     dataset = str(config.data.dataset)
     if not dataset.startswith("folder:") or not config.mrgan.get("synthetic_dir"):
@@ -59,16 +64,19 @@ def run_stages_from_config(config, workdir: str, stages=STAGES) -> dict:
         raise StageError(f"MR-GAN stages run in order without gaps; got {stages}.")
     # Refused before the folders are read: the first stage's inputs must exist.
     check_previous_stage(workdir, stages[0])
-    settings = settings_from_config(config)
-    pair = folder_pair(
-        config.mrgan.synthetic_dir,
-        dataset[len("folder:") :],
-        int(config.data.labels_per_class),
-        image_size=int(config.data.image_size),
-        channels=int(config.data.channels),
-        seed=settings.seed,
-        max_synthetic=config.mrgan.get("max_synthetic"),
-    )
+    try:  # a bad section or folder is the config's mistake, found before any training
+        settings = settings_from_config(config)
+        pair = folder_pair(
+            config.mrgan.synthetic_dir,
+            dataset[len("folder:") :],
+            int(config.data.labels_per_class),
+            image_size=int(config.data.image_size),
+            channels=int(config.data.channels),
+            seed=settings.seed,
+            max_synthetic=config.mrgan.get("max_synthetic"),
+        )
+    except ValueError as e:
+        raise StageError(str(e)) from e
     out = {}
     os.makedirs(workdir, exist_ok=True)
     for stage in stages:

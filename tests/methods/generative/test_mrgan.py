@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from tests.testing import digits_images
+from tests.testing import digits_images, tfless_train_in_process
 from tfless.data import digits_arrays
 from tfless.data.synthetic_digits import DigitsPair, render_digits
 from tfless.methods.generative import StageError, StageSettings, check_previous_stage, run_stage
@@ -110,7 +110,30 @@ def test_cifar_da4_config_runs_stage_0_from_user_folders(tmp_path):
         config.mrgan.synthetic_dir = str(tmp_path / "syn")
     with pytest.raises(StageError, match="stage 1 resumes from stage 0"):
         run_stages_from_config(config, str(tmp_path / "w"), stages=(1, 2))
-    out = run_stages_from_config(config, str(tmp_path / "w"), stages=(0,))
+
+
+def test_tfless_train_runs_the_stages_a_config_names(tmp_path, cli_module, monkeypatch, capsys):
+    _write_folder(tmp_path / "syn", ["cat", "dog"], 6, 0)
+    _write_folder(tmp_path / "real", ["cat", "dog"], 10, 100)
+    _write_folder(tmp_path / "other", ["cat", "emu"], 2, 0)
+    config = os.path.join(os.path.dirname(__file__), "../../../configs/mrgan/cifar_da4.py")
+    args = [
+        f"--config={config}:stages,smoke",
+        f"--workdir={tmp_path / 'w'}",
+        f"--config.data.dataset=folder:{tmp_path / 'real'}",
+        "--config.data.image_size=8",
+        "--config.data.labels_per_class=2",
+        "--config.mrgan.stages=(0,)",
+    ]
+    # Folders whose classes disagree: one error line, status 2, nothing trained.
+    bad = f"--config.mrgan.synthetic_dir={tmp_path / 'other'}"
+    assert tfless_train_in_process(cli_module, monkeypatch, *args, bad) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tfless-train: error:") and "\n" not in err
+    assert "missing from the synthetic one ['dog']" in err and not (tmp_path / "w").exists()
+    good = f"--config.mrgan.synthetic_dir={tmp_path / 'syn'}"
+    assert tfless_train_in_process(cli_module, monkeypatch, *args, good) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"real_only", "stage_0"} and 0.0 <= out["stage_0"]["test_accuracy"] <= 1
     assert (tmp_path / "w" / "real_only.json").exists()
     assert (tmp_path / "w" / "stage_0" / "metrics.json").exists()
-    assert 0.0 <= out["stage_0"]["test_accuracy"] <= 1.0

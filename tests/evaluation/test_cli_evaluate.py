@@ -154,6 +154,7 @@ def test_eval_a_zoo_entry_by_name_on_its_own_dataset(tmp_path, capsys):
     name = "digits_supervised_convnet"
     res = cli.evaluate(zoo=name, protocols=["accuracy"])
     assert res["dataset"] == "digits" and res["image_size"] == 16
+    assert "num_train" not in res  # accuracy reads the test split only
     assert res["saved_model"] == zoo.entry_path(zoo.get_entry(name))
     assert round(res["test_accuracy"], 4) == zoo.get_entry(name)["metrics"]["test_accuracy"]
     with pytest.raises(ValueError, match="exactly one"):

@@ -280,12 +280,18 @@ def evaluate(
     if size is None:
         raise ValueError(f"The encoder's input size is {shape[:2]}; pass --image_size.")
     chans = channels or shape[2]
+    # accuracy, plot and fewshot read the test split only: the training split is not loaded.
+    needs_train = precise_bn or bool(set(protocols) - {"accuracy", "plot", "fewshot"})
     train, test = (
         to_arrays(load(dataset, split, image_size=size, channels=chans, data_dir=data_dir))
+        if split == "test" or needs_train
+        else None
         for split in ("train", "test")
     )
     results.update(dataset=dataset, protocols=protocols, image_size=int(size))
-    results.update(channels=int(chans), num_train=len(train[1]), num_test=len(test[1]))
+    results.update(channels=int(chans), num_test=len(test[1]))
+    if train is not None:
+        results["num_train"] = len(train[1])
     if dim is not None:
         results["feature_dim"] = int(dim)
     if out:

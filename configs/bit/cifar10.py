@@ -31,7 +31,7 @@ SHOTS = {"1shot": 1, "5shot": 5, "10shot": 10, "full": None}
 
 
 def get_config(arg: str | None = None):
-    setting, smoke = transfer.parse_shots_arg(arg, SHOTS, default="5shot")
+    setting, smoke = common.parse_setting_arg(arg, SHOTS, default="5shot")
     shots = SHOTS[setting]
     n = shots * 10 if shots else 50_000  # training examples: the HyperRule's input
     c = transfer.bit_config("cifar10", shots, batch_size=128)

@@ -42,11 +42,7 @@ from tfless.configs import common
 
 
 def get_config(arg: str | None = None):
-    parts = [p for p in (arg or "").split(",") if p]
-    unknown = sorted(set(parts) - {"stages", "smoke"})
-    if unknown:
-        raise ValueError(f"Unknown config arg {arg!r}. Expected 'stages', 'smoke' or both.")
-    smoke = "smoke" in parts
+    mode, smoke = common.parse_setting_arg(arg, ("stages",), default="")
     c = common.digits_base()
     c.data.dataset = "folder:/data/cifar_da4/real"
     c.data.image_size = 32
@@ -72,7 +68,7 @@ def get_config(arg: str | None = None):
             "discriminator_filters": 64,
             "discriminator_layers": 3,
             # Non-empty: tfless-train runs these MR-GAN stages instead of the trainer.
-            "stages": (0, 1, 2) if "stages" in parts else (),
+            "stages": (0, 1, 2) if mode == "stages" else (),
         }
     )
     if smoke:

@@ -31,6 +31,20 @@ def parse_smoke_arg(arg: str | None) -> bool:
     return check_arg(arg, "", "smoke") == "smoke"
 
 
+def parse_setting_arg(arg: str | None, settings, default: str) -> tuple[str, bool]:
+    """``'5shot,smoke'`` -> ``('5shot', True)``: at most one of ``settings`` (``default``
+    when none is given) and optionally ``smoke``; ValueError naming the arg otherwise."""
+    parts = [p for p in (arg or "").split(",") if p]
+    smoke = "smoke" in parts
+    rest = [p for p in parts if p != "smoke"]
+    if len(rest) > 1 or (rest and rest[0] not in settings):
+        raise ValueError(
+            f"Unknown config arg {arg!r}. Expected one of {list(settings)}, optionally "
+            "followed by ',smoke'."
+        )
+    return (rest[0] if rest else default), smoke
+
+
 def parse_labels_arg(arg: str | None, default_labels: int | None) -> tuple[int | None, bool]:
     """``'labels=25,smoke'`` -> ``(25, True)``; ValueError naming the bad part.
 

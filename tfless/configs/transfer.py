@@ -57,19 +57,6 @@ def set_hyperrule(
     c.method.kwargs.mixup_alpha = float(mixup_alpha)
 
 
-def parse_shots_arg(arg: str | None, settings, default: str) -> tuple[str, bool]:
-    """``(setting, smoke)`` from ``'5shot'``, ``'full,smoke'``, ...: one of ``settings``."""
-    parts = [p for p in (arg or "").split(",") if p]
-    smoke = "smoke" in parts
-    rest = [p for p in parts if p != "smoke"]
-    if len(rest) > 1 or (rest and rest[0] not in settings):
-        raise ValueError(
-            f"Unknown config arg {arg!r}. Expected one of {list(settings)}, optionally "
-            "followed by ',smoke'."
-        )
-    return (rest[0] if rest else default), smoke
-
-
 def bit_smoke(c: ml_collections.ConfigDict) -> None:
     """Seconds instead of hours: the tiny GroupNorm ResNet at 16x16, 6 steps, batch 16."""
     c.model.backbone = "bit_tiny"
